@@ -1,0 +1,97 @@
+# Pyrometer — every entry point a developer or CI needs. Each target sets up what
+# it needs on a fresh Debian machine (as root): apt packages, .venv, the build.
+#   make demo    build everything, run `pyrometer demo`
+#   make test    build everything, run every suite (CTest, fuzz smoke, pytest)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILD := build/py
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 15
+JOBS ?= $(shell nproc)
+export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
+
+APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl \
+  libprotozero-dev libboost-dev libzstd-dev zlib1g-dev libxxhash-dev \
+  libgtest-dev libgmock-dev libbenchmark-dev \
+  clang libclang-rt-14-dev clang-format clang-tidy \
+  redis-server postgresql sqlite3 wrk
+
+.PHONY: all deps venv build test test-cpp test-python fuzz fuzz-run bench lint format demo clean
+all: build
+
+# Installs only what is missing, so it is cheap when everything is there.
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing $$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.stamp: requirements-dev.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: deps $(VENV)/.stamp
+
+# One CMake build (scikit-build-core) produces _native, pyrometer-server and the
+# C++ tests; pip installs the package editable into .venv from that build dir.
+build: venv
+	$(PY) -m pip install -q --no-build-isolation --no-deps \
+	  -Cbuild-dir=$(BUILD) -Ccmake.define.PYROMETER_BUILD_TESTS=ON \
+	  -Ccmake.define.PYROMETER_BUILD_BENCH=ON -e .
+
+test-cpp: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-python: build
+	$(PY) -m pytest -q tests
+
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  -DPYROMETER_BUILD_FUZZ=ON -DPYROMETER_FUZZ_ONLY=ON -DPYROMETER_BUILD_PYTHON=OFF
+	cmake --build $(FUZZ_BUILD)
+
+# Each fuzzer runs for a bounded time from its seed corpus; any crash fails.
+fuzz-run: fuzz
+	@for f in $(FUZZ_BUILD)/native/common/fuzz/*_fuzzer; do \
+	  name=$$(basename $$f); corpus=native/common/fuzz/corpus/$$name; work=$(FUZZ_BUILD)/corpus/$$name; \
+	  mkdir -p $$work; echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
+	    $$work $$(test -d $$corpus && echo $$corpus) 2>$(FUZZ_BUILD)/$$name.log \
+	    || { tail -n 40 $(FUZZ_BUILD)/$$name.log; exit 1; }; \
+	done
+
+test: build
+	$(MAKE) --no-print-directory test-cpp
+	$(MAKE) --no-print-directory fuzz-run
+	$(MAKE) --no-print-directory test-python
+
+bench: build
+	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b --benchmark_min_time=0.5; done
+	@for b in bench/*.py; do [ -f "$$b" ] || continue; echo "== $$b"; $(PY) $$b; done
+
+CXX_FILES = $(shell git ls-files 'native/*.cc' 'native/*.h' 'bench/*.cc')
+lint: venv
+	clang-format --dry-run -Werror $(CXX_FILES)
+	$(VENV)/bin/ruff check python tests bench
+	$(VENV)/bin/ruff format --check python tests bench
+
+format: venv
+	clang-format -i $(CXX_FILES)
+	$(VENV)/bin/ruff check --fix python tests bench || true
+	$(VENV)/bin/ruff format python tests bench
+
+demo: build
+	$(VENV)/bin/pyrometer demo
+
+clean:
+	rm -rf build $(VENV)
