@@ -1,0 +1,49 @@
+// Pipeline: everything that happens to spans after the tracer is done with
+// them — RED aggregation (100% of spans), the tail-keep p99 oracle, bounded
+// export queues and the exporter thread. The tracer only talks to this.
+//
+// Thread-safety: every method may be called from any thread, with or without
+// the GIL; none of them blocks on the network or calls into the interpreter.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/span_record.h"
+
+namespace pyrometer::agent {
+
+struct ResourceInfo {
+  std::string service_name;
+  std::vector<std::pair<std::string, std::string>> attributes;  // OTEL_RESOURCE_ATTRIBUTES etc.
+};
+
+class Pipeline {
+ public:
+  virtual ~Pipeline() = default;
+
+  // Every finished span, kept or not (cheap; no allocation on the steady
+  // state). Feeds RED aggregates for server/consumer spans (per route or
+  // operation), client spans (per outbound host) and DB spans (per
+  // statement fingerprint, from `db.query.text`).
+  virtual void on_span_end(const SpanRecord& span) = 0;
+
+  // True when `local_root` lasted longer than the running p99 of its
+  // endpoint (same key as the RED aggregate). False while too few samples.
+  virtual bool above_endpoint_p99(const SpanRecord& local_root) const = 0;
+
+  // A kept local trace, when its local root has ended. Takes ownership.
+  // Never blocks: returns false (and counts the drop) when the queue is full.
+  virtual bool submit_trace(std::vector<SpanRecord>&& spans) = 0;
+
+  // Exports what is queued; waits at most `timeout`. Returns true if drained.
+  virtual bool flush(std::chrono::milliseconds timeout) = 0;
+};
+
+// The process-wide pipeline, or nullptr when the agent is not started.
+// Owned by the agent runtime (see exporter); never deleted while threads run.
+Pipeline* pipeline();
+
+}  // namespace pyrometer::agent
