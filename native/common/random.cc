@@ -1,0 +1,102 @@
+// Per-thread xoshiro256** generators: kernel seeding, and the generation
+// counter that makes forked children re-seed.
+#include "common/random.h"
+
+#include <pthread.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "common/clock.h"
+
+namespace pyrometer::common {
+
+uint64_t splitmix64(uint64_t* state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+Xoshiro256::Xoshiro256(uint64_t seed) {
+  for (uint64_t& s : s_) s = splitmix64(&seed);
+}
+
+Xoshiro256::Xoshiro256(uint64_t s0, uint64_t s1, uint64_t s2, uint64_t s3) : s_{s0, s1, s2, s3} {
+  if ((s0 | s1 | s2 | s3) == 0) s_[0] = 0x9e3779b97f4a7c15ull;  // the one forbidden state
+}
+
+namespace {
+
+// Bumped by reseed_after_fork(); each thread remembers the value it seeded at.
+// Starts at 1 so a thread's zero-initialised `tl_generation` means "never seeded".
+std::atomic<uint64_t> g_generation{1};
+std::atomic<bool> g_atfork_registered{false};
+
+// Plain trivially-constructible thread_locals: no TLS init guard on the hot path.
+thread_local uint64_t tl_state[4];
+thread_local uint64_t tl_generation = 0;
+
+void atfork_child() { reseed_after_fork(); }
+
+void fill_seed(uint64_t out[4]) {
+  unsigned char* p = reinterpret_cast<unsigned char*>(out);
+  size_t want = 4 * sizeof(uint64_t);
+  size_t got = 0;
+  while (got < want) {
+    ssize_t n = getrandom(p + got, want - got, GRND_NONBLOCK);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;  // EAGAIN (pool not initialised yet, early boot) or ENOSYS
+    }
+  }
+  if (got < want) {
+    // Fallback: not secret, but distinct per thread, process and instant,
+    // which is all ids need.
+    uint64_t mix = monotonic_nano() ^ (wall_unix_nano() << 1);
+    mix ^= static_cast<uint64_t>(getpid()) << 32;
+    mix ^= static_cast<uint64_t>(syscall(SYS_gettid)) << 16;
+    mix ^= reinterpret_cast<uintptr_t>(&tl_state);
+    for (int i = 0; i < 4; ++i) out[i] ^= splitmix64(&mix);
+  }
+  if ((out[0] | out[1] | out[2] | out[3]) == 0) out[0] = 0x9e3779b97f4a7c15ull;
+}
+
+[[gnu::noinline]] void seed_this_thread(uint64_t generation) {
+  if (!g_atfork_registered.exchange(true, std::memory_order_acq_rel)) {
+    // Failure (ENOMEM) leaves only the agent's own hook; nothing else to do.
+    (void)pthread_atfork(nullptr, nullptr, &atfork_child);
+  }
+  fill_seed(tl_state);
+  tl_generation = generation;
+}
+
+}  // namespace
+
+uint64_t random_u64() {
+  const uint64_t generation = g_generation.load(std::memory_order_relaxed);
+  if (__builtin_expect(tl_generation != generation, 0)) seed_this_thread(generation);
+  uint64_t* s = tl_state;
+  const uint64_t result = ((s[1] * 5) << 7 | (s[1] * 5) >> 57) * 9;
+  const uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = (s[3] << 45) | (s[3] >> 19);
+  return result;
+}
+
+void reseed_after_fork() { g_generation.fetch_add(1, std::memory_order_relaxed); }
+
+uint64_t reseed_generation() { return g_generation.load(std::memory_order_relaxed) - 1; }
+
+}  // namespace pyrometer::common
