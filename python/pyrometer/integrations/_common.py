@@ -1,0 +1,128 @@
+"""What every integration shares: span start/end through pyrometer.api, fault reporting, config.
+
+The one place that knows the tracer's Python API, so integrations stay thin and a change there
+is one edit here. Every function here is safe to call from a hook: faults are the caller's to catch.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any, Iterator, Mapping, MutableMapping
+
+from pyrometer import _logging
+from pyrometer.integrations import _errors
+
+SERVER = "server"
+CLIENT = "client"
+PRODUCER = "producer"
+CONSUMER = "consumer"
+INTERNAL = "internal"
+
+# Set while an outgoing HTTP call or a DB statement is already traced by an outer layer
+# (requests over urllib3, SQLAlchemy over a DB-API driver): inner layers then add no span.
+_suppress_http: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "pyrometer_suppress_http", default=False
+)
+_suppress_db: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "pyrometer_suppress_db", default=False
+)
+
+
+def fault(integration: str, where: str, exc: BaseException) -> None:
+    """An internal error inside a hook: count it, log it once; the caller falls through."""
+    _logging.report_once(
+        f"integration.{integration}.{where}",
+        f"pyrometer: {integration} hook failed in {where}; the call proceeds untraced",
+        exc,
+    )
+
+
+def config() -> Any:
+    from pyrometer import config as _config
+
+    return _config.current()
+
+
+def _api() -> Any:
+    from pyrometer import api
+
+    return api
+
+
+class Span:
+    """A started span that is current until ``detach`` and recorded at ``end``.
+
+    Detaching (leaving the request's context) and ending (the body was sent) are separate so a
+    streamed WSGI body is timed to close() without leaking the span into the next request.
+    """
+
+    __slots__ = ("native", "_token", "status_code", "pending_exc", "method")
+
+    def __init__(self, native: Any, token: Any) -> None:
+        self.native = native
+        self._token = token
+        self.status_code: int | None = None
+        self.pending_exc: BaseException | None = None
+        self.method = ""  # HTTP server spans: the method part of "{METHOD} {route}"
+
+    def set(self, key: str, value: Any) -> None:
+        if value is not None:
+            self.native.set_attribute(key, value)
+
+    def rename(self, name: str) -> None:
+        self.native.update_name(name)
+
+    def error(self, exc: BaseException) -> None:
+        """Records ``exc`` with its structured stack and marks the span as failed."""
+        record_exception(self.native, exc)
+
+    def set_error_type(self, error_type: str) -> None:
+        self.native.set_attribute("error.type", error_type)
+        self.native.set_status_error(error_type)
+
+    def detach(self) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            _api().detach(token)
+
+    def end(self) -> None:
+        self.detach()
+        self.native.end()
+
+
+def record_exception(native: Any, exc: BaseException) -> None:
+    capture_locals = bool(getattr(config(), "capture_locals", True))
+    native.record_exception(
+        exc, attributes={"exception.frames": _errors.frames_json(exc, capture_locals)}
+    )
+    native.set_attribute("error.type", type(exc).__qualname__)
+
+
+def start(
+    name: str,
+    kind: str,
+    attributes: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Span:
+    """Starts a span and makes it current. With ``headers`` (an incoming request's, lower-case
+    keys), the span continues the W3C trace context they carry."""
+    api = _api()
+    attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
+    if headers is not None:
+        native = api.start_server_span(name, headers, kind, attrs)
+    else:
+        native = api.start_span(name, kind=kind, attributes=attrs)
+    return Span(native, api.attach(native))
+
+
+def inject(headers: MutableMapping[str, str]) -> None:
+    """Writes traceparent/tracestate/baggage of the current span into ``headers``."""
+    _api().inject(headers)
+
+
+def header_items(pairs: Iterator[tuple[str, str]]) -> dict[str, str]:
+    """Lower-cased header dict (first value wins), the shape start_server_span expects."""
+    out: dict[str, str] = {}
+    for k, v in pairs:
+        out.setdefault(k.lower(), v)
+    return out

@@ -1,0 +1,71 @@
+"""Flask: every app's ``wsgi_app`` runs under the WSGI middleware; routes name the span.
+
+Errors caught by Flask (its 500 page or an app error handler) are still recorded on the span
+when the response is a 5xx; 4xx responses (NotFound, abort(403)) are not errors of the server.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable
+
+from pyrometer.integrations import _common, _wrap, wsgi
+
+TARGET = "flask"
+SUPPORTED = ">=2.2,<4"
+_NAME = "flask"
+
+
+def _wsgi_app(original: Callable[..., Any]) -> Callable[..., Any]:
+    @_wrap.wraps(original)
+    def wsgi_app(self: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        return wsgi.call(functools.partial(original, self), environ, start_response, _NAME)
+
+    return wsgi_app
+
+
+def _full_dispatch_request(original: Callable[..., Any]) -> Callable[..., Any]:
+    @_wrap.wraps(original)
+    def full_dispatch_request(self: Any) -> Any:
+        try:
+            span = wsgi.current_request()
+            if span is not None:
+                rule = getattr(sys.modules["flask"].request, "url_rule", None)
+                wsgi.set_route(span, getattr(rule, "rule", None))
+        except Exception as err:
+            _common.fault(_NAME, "route", err)
+        return original(self)
+
+    return full_dispatch_request
+
+
+def _remember_exception(original: Callable[..., Any]) -> Callable[..., Any]:
+    """handle_user_exception / handle_exception: keep the error until the status is known."""
+
+    @_wrap.wraps(original)
+    def handler(self: Any, e: BaseException) -> Any:
+        span = wsgi.current_request()
+        if span is not None:
+            span.pending_exc = e
+        return original(self, e)
+
+    return handler
+
+
+def patch() -> None:
+    flask = sys.modules.get("flask") or __import__("flask")
+    try:
+        _wrap.wrap(flask.Flask, "wsgi_app", _wsgi_app)
+        _wrap.wrap(flask.Flask, "full_dispatch_request", _full_dispatch_request)
+        _wrap.wrap(flask.Flask, "handle_user_exception", _remember_exception)
+        _wrap.wrap(flask.Flask, "handle_exception", _remember_exception)
+    except BaseException:
+        unpatch()
+        raise
+
+
+def unpatch() -> None:
+    flask = sys.modules.get("flask")
+    if flask is not None:
+        _wrap.unwrap_all(flask.Flask)
