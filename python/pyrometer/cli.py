@@ -1,23 +1,46 @@
-"""The ``pyrometer`` command: serve, run, profile, doctor, demo.
+"""The `pyrometer` command: serve, run, profile, doctor, demo.
 
-Placeholder parser; each subcommand is filled in by its issue.
+Each subcommand lives in pyrometer/commands/<name>.py with `add_parser(subparsers)` and
+`main(args) -> int`. Arguments after the first `--` are passed through (run, serve, profile).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from types import ModuleType
+
+from pyrometer import __version__
+from pyrometer.commands import demo, doctor, profile, run, serve
+
+COMMANDS: tuple[ModuleType, ...] = (serve, run, profile, doctor, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pyrometer", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("serve", "run", "profile", "doctor", "demo"):
-        sub.add_parser(name)
+    parser = argparse.ArgumentParser(
+        prog="pyrometer",
+        description="Self-hosted APM for Python services: tracing, golden signals, profiling.",
+        epilog="Run `pyrometer COMMAND --help` for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"pyrometer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    print(f"pyrometer {args.command}: not yet implemented", file=sys.stderr)
-    return 2
+    """Entry point of the console script; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] | None = None
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1 :]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.passthrough = passthrough
+    args.parser = parser
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        return 130

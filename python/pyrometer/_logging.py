@@ -1,0 +1,65 @@
+"""The `pyrometer` logger and the "report once" rule every hook follows on internal failure.
+
+By default the logger has only a NullHandler (records still propagate to the app's root handlers);
+PYROMETER_DEBUG=1 adds a stderr handler at DEBUG level. Errors are counted per key for doctor/tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+LOGGER_NAME = "pyrometer"
+
+_lock = threading.Lock()
+_counts: dict[str, int] = {}
+_configured = False
+
+
+def get_logger() -> logging.Logger:
+    """The `pyrometer` logger, set up on first use (PYROMETER_DEBUG is read then, not at import)."""
+    global _configured
+    logger = logging.getLogger(LOGGER_NAME)
+    if _configured:
+        return logger
+    with _lock:
+        if not _configured:
+            logger.addHandler(logging.NullHandler())
+            if os.environ.get("PYROMETER_DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
+                handler = logging.StreamHandler()
+                fmt = "pyrometer[%(process)d] %(levelname)s: %(message)s"
+                handler.setFormatter(logging.Formatter(fmt))
+                logger.addHandler(handler)
+                logger.setLevel(logging.DEBUG)
+            _configured = True
+    return logger
+
+
+def report_once(key: str, msg: str, exc: BaseException | None = None) -> None:
+    """Counts an internal error under `key`; logs a warning (with traceback) only the first time.
+
+    Thread-safe and never raises: a failure while reporting must not become the app's failure.
+    """
+    with _lock:
+        count = _counts.get(key, 0) + 1
+        _counts[key] = count
+    if count != 1:
+        return
+    try:
+        exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else None
+        get_logger().warning("%s [%s]", msg, key, exc_info=exc_info)
+    except Exception:  # noqa: BLE001 - logging itself failed (broken handler); the count remains
+        pass
+
+
+def error_counts() -> dict[str, int]:
+    """A snapshot of internal error counts per key since start (or since reset_counts)."""
+    with _lock:
+        return dict(_counts)
+
+
+def reset_counts() -> None:
+    """Forgets counts and "already reported" state; for tests and for forked children."""
+    with _lock:
+        _counts.clear()

@@ -1,0 +1,1 @@
+"""Subcommands of the `pyrometer` CLI, one module each: add_parser(subparsers) and main(args)."""

@@ -1,0 +1,35 @@
+"""Registry of integrations: which module of this package instruments which library.
+
+Importing this package imports no integration and no library. Each integration is one file here
+(`integrations/<name>.py`) with this contract:
+
+- ``TARGET``: the module whose first import triggers ``patch()`` (e.g. ``"flask"``); must equal
+  its key in :data:`REGISTRY`.
+- ``SUPPORTED``: the supported versions of TARGET's distribution as a PEP 440 specifier string,
+  e.g. ``">=2.2,<4"`` (``pyrometer doctor`` checks it; ``patch()`` may refuse other versions).
+- ``patch()`` / ``unpatch()``: install / remove the instrumentation; idempotent. ``patch()`` runs
+  right after TARGET finished executing; if it raises, the import hook reports once and leaves
+  the library unpatched and working.
+- The module must not import its library (or anything heavy) at module level: the library is
+  imported by the app, and ``patch()`` receives it through ``sys.modules``.
+
+To add an integration, add one line to REGISTRY.
+"""
+
+from __future__ import annotations
+
+# TARGET module name -> integration module (absolute name). Keep sorted; one line per integration.
+REGISTRY: dict[str, str] = {}
+
+
+def register(target: str, integration: str) -> None:
+    """Adds (or replaces) a registry entry at run time; call before `pyrometer.auto.install()`.
+
+    Integrations shipped with Pyrometer belong in REGISTRY; this is for tests and plug-ins.
+    """
+    REGISTRY[target] = integration
+
+
+def short_name(integration: str) -> str:
+    """The name PYROMETER_DISABLED_INTEGRATIONS uses: the last dotted component."""
+    return integration.rsplit(".", 1)[-1]
