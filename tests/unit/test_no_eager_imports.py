@@ -1,0 +1,58 @@
+"""Nothing is imported eagerly: a script that imports nothing, run under `pyrometer run`, gets only
+Pyrometer's own modules and a few small stdlib ones — no framework, driver, network or asyncio.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+LIST_MODULES = "import sys; print('\\n'.join(sorted(sys.modules)))"
+
+# Top-level stdlib packages the bootstrap and the agent may load (logging, config, threads).
+ALLOWED_STDLIB = {
+    "_abc", "_ast", "_collections", "_contextvars", "_functools", "_opcode", "_operator", "_sre",
+    "_string", "_thread", "_typing", "_weakref", "_weakrefset", "abc", "ast", "atexit",
+    "collections", "contextlib", "contextvars", "copy", "copyreg", "dataclasses", "dis", "enum",
+    "functools", "gc", "importlib", "inspect", "itertools", "keyword", "linecache", "logging",
+    "opcode", "operator", "re", "reprlib", "signal", "sitecustomize", "string", "textwrap",
+    "threading", "token", "tokenize", "traceback", "types", "typing", "warnings", "weakref",
+}  # fmt: skip
+# Never loaded by us unless the app imports them (the issue's examples plus heavy stdlib).
+FORBIDDEN = {
+    "flask", "django", "fastapi", "starlette", "requests", "urllib3", "httpx", "aiohttp", "redis",
+    "celery", "sqlalchemy", "psycopg", "psycopg2", "gunicorn", "uvicorn", "sqlite3", "asyncio",
+    "ssl", "socket", "http", "urllib", "email", "json", "concurrent", "multiprocessing",
+    "importlib_metadata", "pkg_resources", "tomllib",
+}  # fmt: skip
+
+
+def _modules(cmd: list[str], env: dict[str, str]) -> set[str]:
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return set(result.stdout.split())
+
+
+def test_run_loads_no_library_modules(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYROMETER_CONFIG"] = ""  # no toml: tomllib is only loaded when a file exists
+    python = [sys.executable, "-c", LIST_MODULES]
+    baseline = _modules(python, env)
+    instrumented = _modules([sys.executable, "-m", "pyrometer", "run", "--", *python], env)
+    added = instrumented - baseline
+    assert "pyrometer.auto" in added  # the bootstrap did run
+    ours = {m for m in added if m == "pyrometer" or m.startswith("pyrometer.")}
+    tops = {m.split(".")[0] for m in added - ours}
+    assert not tops & FORBIDDEN, sorted(tops & FORBIDDEN)
+    assert tops <= ALLOWED_STDLIB, sorted(tops - ALLOWED_STDLIB)
+    assert not any(m.startswith("pyrometer.integrations.") for m in ours), sorted(ours)
+
+
+def test_importing_pyrometer_alone_loads_nothing_else():
+    # The editable install's own finder may load importlib helpers; we only judge our modules.
+    code = "import pyrometer, sys; print(sorted(m for m in sys.modules if 'pyrometer' in m))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert set(eval(result.stdout)) - {"_editable_skbc_pyrometer"} == {"pyrometer"}
