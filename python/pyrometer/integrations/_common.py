@@ -6,6 +6,7 @@ is one edit here. Every function here is safe to call from a hook: faults are th
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from typing import Any, Iterator, Mapping, MutableMapping
 
@@ -26,6 +27,34 @@ _suppress_http: contextvars.ContextVar[bool] = contextvars.ContextVar(
 _suppress_db: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "pyrometer_suppress_db", default=False
 )
+
+
+def suppressed_db() -> bool:
+    return _suppress_db.get()
+
+
+def suppressed_http() -> bool:
+    return _suppress_http.get()
+
+
+@contextlib.contextmanager
+def suppress_db() -> Iterator[None]:
+    """Statements run inside are not traced again by a driver integration (SQLAlchemy, Django)."""
+    token = _suppress_db.set(True)
+    try:
+        yield
+    finally:
+        _suppress_db.reset(token)
+
+
+@contextlib.contextmanager
+def suppress_http() -> Iterator[None]:
+    """HTTP calls inside are traced by the outer client already (requests over urllib3)."""
+    token = _suppress_http.set(True)
+    try:
+        yield
+    finally:
+        _suppress_http.reset(token)
 
 
 def fault(integration: str, where: str, exc: BaseException) -> None:
@@ -76,6 +105,11 @@ class Span:
         """Records ``exc`` with its structured stack and marks the span as failed."""
         record_exception(self.native, exc)
 
+    def fail(self, exc: BaseException) -> None:
+        """A client span's failure: the exception event without locals, and ``error.type``."""
+        self.native.record_exception(exc)
+        self.native.set_attribute("error.type", type(exc).__qualname__)
+
     def set_error_type(self, error_type: str) -> None:
         self.native.set_attribute("error.type", error_type)
         self.native.set_status_error(error_type)
@@ -113,6 +147,16 @@ def start(
     else:
         native = api.start_span(name, kind=kind, attributes=attrs)
     return Span(native, api.attach(native))
+
+
+def finish(span: Span, integration: str, exc: BaseException | None = None) -> None:
+    """Ends a client span (recording ``exc``); a fault here is reported, never raised."""
+    try:
+        if exc is not None:
+            span.fail(exc)
+        span.end()
+    except Exception as err:
+        fault(integration, "end", err)
 
 
 def inject(headers: MutableMapping[str, str]) -> None:

@@ -1,0 +1,155 @@
+"""DB-API 2.0 base shared by the sqlite3, psycopg and psycopg2 integrations: one CLIENT span per
+statement, named ``{operation} {table}``, with the normalised text and its fingerprint.
+
+Literal values never leave the process unless PYROMETER_CAPTURE_SQL_VALUES=true.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, Awaitable, Callable, Mapping
+
+from pyrometer.integrations import _common
+
+TARGET = None  # a base for the driver integrations; nothing to patch on import
+SUPPORTED = "PEP 249"
+
+# Python fallback for when the native normaliser is not in this build: literals become `?`,
+# IN-lists collapse, whitespace folds. The native one (same contract) is preferred.
+_LITERALS = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"(?=\s*(?:,|\)|$))|\b[xX]'[0-9a-fA-F]*'"
+    r"|(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\b|\$\d+|%\(\w+\)s|%s|:\w+"
+)
+_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
+_SPACE = re.compile(r"\s+")
+_TABLE = re.compile(
+    r"\b(?:FROM|INTO|UPDATE|JOIN|TABLE(?:\s+IF\s+(?:NOT\s+)?EXISTS)?)\s+([\w.\"`\[\]]+)",
+    re.IGNORECASE,
+)
+_OPERATIONS = frozenset(
+    "SELECT INSERT UPDATE DELETE REPLACE UPSERT MERGE CREATE DROP ALTER TRUNCATE BEGIN COMMIT "
+    "ROLLBACK SAVEPOINT RELEASE PRAGMA SET SHOW EXPLAIN CALL COPY VACUUM ANALYZE GRANT".split()
+)
+
+
+def _normalize_py(text: str) -> tuple[str, str, str, str]:
+    normalized = _SPACE.sub(" ", _LIST.sub("(?)", _LITERALS.sub("?", text))).strip()
+    words = normalized.split(" ", 1)
+    operation = words[0].upper() if words and words[0].upper() in _OPERATIONS else ""
+    if normalized[:4].upper() == "WITH":
+        found = re.search(r"\)\s*(SELECT|INSERT|UPDATE|DELETE)\b", normalized, re.IGNORECASE)
+        operation = found.group(1).upper() if found else "WITH"
+    match = _TABLE.search(normalized)
+    table = match.group(1).strip('"`[]') if match else ""
+    fingerprint = hashlib.blake2b(normalized.lower().encode(), digest_size=8).hexdigest()
+    return normalized, fingerprint, operation, table
+
+
+def normalize(text: str) -> tuple[str, str, str, str]:
+    """(normalized text, fingerprint hex, operation, table) — native when available."""
+    from pyrometer import _native
+
+    native = getattr(_native, "normalize_sql", None)
+    if native is not None:
+        return tuple(native(text))  # type: ignore[return-value]
+    return _normalize_py(text)
+
+
+def query_text(query: Any, context: Any = None) -> str:
+    """The statement as text: str, bytes, or a composed query object (psycopg ``sql.SQL``)."""
+    if isinstance(query, str):
+        return query
+    if context is not None and hasattr(query, "as_string"):
+        return str(query.as_string(context))
+    if isinstance(query, (bytes, bytearray, memoryview)):
+        return bytes(query).decode("utf-8", "replace")
+    return str(query)
+
+
+def start_span(
+    system: str, query: Any, conn_attrs: Mapping[str, Any], context: Any = None
+) -> _common.Span:
+    """Starts the CLIENT span of one statement (current until ended)."""
+    text = query_text(query, context)
+    normalized, fingerprint, operation, table = normalize(text)
+    name = f"{operation} {table}" if operation and table else operation or system
+    attrs = dict(conn_attrs)
+    attrs["db.system.name"] = system
+    attrs["db.system"] = system
+    attrs["db.query.text"] = text if _common.config().capture_sql_values else normalized
+    attrs["db.query.fingerprint"] = fingerprint
+    attrs["db.operation.name"] = operation or None
+    attrs["db.collection.name"] = table or None
+    return _common.start(name, _common.CLIENT, attrs)
+
+
+def traced(
+    integration: str, system: str, query: Any, conn_attrs: Callable[[], Mapping[str, Any]],
+    fn: Callable[..., Any], *args: Any, **kwargs: Any,
+) -> Any:  # fmt: skip
+    """Runs ``fn(*args, **kwargs)`` (the driver's execute) inside a statement span.
+
+    Statements the driver runs inside (executemany over execute) are not traced again.
+    ``conn_attrs()`` returns the connection's attributes, plus ``_context`` for query_text.
+    """
+    if _common.suppressed_db():
+        return fn(*args, **kwargs)
+    try:
+        attrs = dict(conn_attrs())
+        span = start_span(system, query, attrs, attrs.pop("_context", None))
+    except Exception as err:
+        _common.fault(integration, "start", err)
+        return fn(*args, **kwargs)
+    token = _common._suppress_db.set(True)
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:
+        _common._suppress_db.reset(token)
+        _common.finish(span, integration, exc)
+        raise
+    _common._suppress_db.reset(token)
+    _common.finish(span, integration)
+    return result
+
+
+async def traced_async(
+    integration: str, system: str, query: Any, conn_attrs: Callable[[], Mapping[str, Any]],
+    fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any,
+) -> Any:  # fmt: skip
+    if _common.suppressed_db():
+        return await fn(*args, **kwargs)
+    try:
+        attrs = dict(conn_attrs())
+        span = start_span(system, query, attrs, attrs.pop("_context", None))
+    except Exception as err:
+        _common.fault(integration, "start", err)
+        return await fn(*args, **kwargs)
+    token = _common._suppress_db.set(True)
+    try:
+        result = await fn(*args, **kwargs)
+    except BaseException as exc:
+        _common._suppress_db.reset(token)
+        _common.finish(span, integration, exc)
+        raise
+    _common._suppress_db.reset(token)
+    _common.finish(span, integration)
+    return result
+
+
+def server_attrs(info: Any) -> dict[str, Any]:
+    """server.address/port and db.namespace from a libpq ``connection.info``."""
+    port = getattr(info, "port", None)
+    return {
+        "server.address": getattr(info, "host", None) or None,
+        "server.port": int(port) if port else None,
+        "db.namespace": getattr(info, "dbname", None) or None,
+    }
+
+
+def patch() -> None:
+    """Nothing to patch: the driver integrations use this module."""
+
+
+def unpatch() -> None:
+    """Nothing was patched."""
