@@ -27,13 +27,26 @@ def get_logger() -> logging.Logger:
         if not _configured:
             logger.addHandler(logging.NullHandler())
             if os.environ.get("PYROMETER_DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
-                handler = logging.StreamHandler()
-                fmt = "pyrometer[%(process)d] %(levelname)s: %(message)s"
-                handler.setFormatter(logging.Formatter(fmt))
-                logger.addHandler(handler)
-                logger.setLevel(logging.DEBUG)
+                _add_stderr_handler(logger)
             _configured = True
     return logger
+
+
+def enable_debug() -> None:
+    """Sends the `pyrometer` logger to stderr at DEBUG level (`debug = true` in pyrometer.toml)."""
+    logger = get_logger()
+    with _lock:
+        _add_stderr_handler(logger)
+
+
+def _add_stderr_handler(logger: logging.Logger) -> None:
+    if any(getattr(h, "_pyrometer_debug", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("pyrometer[%(process)d] %(levelname)s: %(message)s"))
+    handler._pyrometer_debug = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
 
 
 def report_once(key: str, msg: str, exc: BaseException | None = None) -> None:

@@ -37,6 +37,10 @@ def install(cfg: Config | None = None) -> bool:
                 get_logger().debug("disabled by configuration; nothing installed")
                 return False
             _state["installed"] = True
+            if cfg.debug:
+                from pyrometer._logging import enable_debug
+
+                enable_debug()
             if not _start_agent(cfg):
                 return True  # the agent reported its failure; leave libraries unpatched
             from pyrometer import _importhook

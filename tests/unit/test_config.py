@@ -208,3 +208,11 @@ def test_config_is_frozen_and_lists_its_variables():
         cfg.enabled = False  # type: ignore[misc]
     assert isinstance(cfg, Config)
     assert set(config.env_vars()) >= {"PYROMETER_ENABLED", "OTEL_SERVICE_NAME", "PYROMETER_CONFIG"}
+
+
+def test_every_variable_is_documented():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text()
+    missing = [name for name in config.env_vars() if f"`{name}`" not in doc]
+    assert missing == []
