@@ -7,6 +7,7 @@ wraps its loader, so a library is patched on the app's first import of it and ne
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import threading
 from typing import Any, Iterable
@@ -17,6 +18,16 @@ from pyrometer._logging import get_logger, report_once
 _lock = threading.Lock()
 _finder: _PatchingFinder | None = None
 _patched: dict[str, str] = {}  # TARGET -> integration, for every patch() that returned
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held the lock at fork(); the child has no such thread.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def run_patch(target: str, integration: str) -> bool:

@@ -66,6 +66,16 @@ def report_once(key: str, msg: str, exc: BaseException | None = None) -> None:
         pass
 
 
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held the lock at fork(); the child has no such thread.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def error_counts() -> dict[str, int]:
     """A snapshot of internal error counts per key since start (or since reset_counts)."""
     with _lock:

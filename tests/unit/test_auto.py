@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from pyrometer import _importhook, _logging
+from pyrometer import _importhook, _logging, config
 from pyrometer.config import load
 
 # Importing pyrometer.auto installs; do it once here, then reset its state per test.
@@ -25,6 +25,7 @@ def auto(monkeypatch):
     fake_api._start = fake_api.started.append  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pyrometer.api", fake_api)
     monkeypatch.setenv("PYROMETER_ENABLED", "false")  # the import-time install() does nothing
+    monkeypatch.setattr(config, "_current", None)  # and its cached config is dropped afterwards
     from pyrometer import auto as module
 
     monkeypatch.setattr(module, "_state", {"installed": False, "agent_started": False})
