@@ -19,7 +19,13 @@ To add an integration, add one line to REGISTRY.
 from __future__ import annotations
 
 # TARGET module name -> integration module (absolute name). Keep sorted; one line per integration.
-REGISTRY: dict[str, str] = {}
+REGISTRY: dict[str, str] = {
+    "flask": "pyrometer.integrations.flask",
+    "psycopg": "pyrometer.integrations.psycopg",
+    "psycopg2": "pyrometer.integrations.psycopg2",
+    "sqlalchemy": "pyrometer.integrations.sqlalchemy",
+    "sqlite3": "pyrometer.integrations.sqlite3",
+}
 
 
 def register(target: str, integration: str) -> None:
