@@ -6,14 +6,17 @@ Each starts on a free loopback port in a temp dir and always stops (see /work/sh
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
@@ -166,3 +169,54 @@ def postgres() -> Iterator[Postgres]:
 def redis_server() -> Iterator[Redis]:
     with redis_service() as r:
         yield r
+
+
+class _EchoHandler(BaseHTTPRequestHandler):
+    """GET /status/<code> answers that code; any path answers JSON with the request's headers."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        if self.path.startswith("/status/"):
+            code = int(self.path.rsplit("/", 1)[1])
+        elif self.path.startswith("/redirect"):
+            self.send_response(302)
+            self.send_header("Location", "/echo")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        else:
+            code = 200
+        echo: dict[str, object] = {"path": self.path}
+        if code == 200:
+            echo["headers"] = {k.lower(): v for k, v in self.headers.items()}
+        body = json.dumps(echo)
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass  # keep test output clean
+
+
+@contextlib.contextmanager
+def echo_service() -> Iterator[str]:
+    """A loopback HTTP server echoing request headers; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def echo_server() -> Iterator[str]:
+    with echo_service() as base:
+        yield base
