@@ -14,6 +14,7 @@
 
 #include "common/otlp_model.h"
 #include "common/proto_decode.h"
+#include "common/proto_encode.h"
 
 namespace pyrometer::common::otlp::detail {
 
@@ -49,43 +50,14 @@ inline void decode_attribute(protozero::pbf_reader& r, proto::DecodePath& p, con
   decode_repeated(r, p, name, out, decode_key_value);
 }
 
-// ---- encoding ----
-// Writer bound to the output string, so a helper can tell whether a
-// submessage came out empty (protozero drops empty submessages, which would
-// lose elements of repeated fields and empty arrays).
-struct Writer {
-  std::string* buf;
-};
-
-// Writes a submessage field `tag` whose body `fill(pbf_writer&)` produces;
-// when `keep_empty` and the body is empty, writes an explicit zero-length field.
-template <typename Fn>
-void write_message(protozero::pbf_writer& parent, const Writer& w, uint32_t tag, bool keep_empty,
-                   Fn&& fill) {
-  const size_t before = w.buf->size();
-  {
-    protozero::pbf_writer sub(parent, tag);
-    fill(sub);
-  }
-  if (keep_empty && w.buf->size() == before) parent.add_bytes(tag, "", 0);
-}
-
-// proto3 omits fields at their default value; these keep the encoders short.
-inline void put_string(protozero::pbf_writer& m, uint32_t tag, std::string_view v) {
-  if (!v.empty()) m.add_bytes(tag, v.data(), v.size());
-}
-inline void put_fixed64(protozero::pbf_writer& m, uint32_t tag, uint64_t v) {
-  if (v != 0) m.add_fixed64(tag, v);
-}
-inline void put_fixed32(protozero::pbf_writer& m, uint32_t tag, uint32_t v) {
-  if (v != 0) m.add_fixed32(tag, v);
-}
-inline void put_uint32(protozero::pbf_writer& m, uint32_t tag, uint32_t v) {
-  if (v != 0) m.add_uint32(tag, v);
-}
-inline void put_enum(protozero::pbf_writer& m, uint32_t tag, int32_t v) {
-  if (v != 0) m.add_enum(tag, v);
-}
+// ---- encoding (helpers in proto_encode.h) ----
+using proto::put_enum;
+using proto::put_fixed32;
+using proto::put_fixed64;
+using proto::put_string;
+using proto::put_uint32;
+using proto::write_message;
+using proto::Writer;
 
 void encode_any_value_body(protozero::pbf_writer& m, const Writer& w, const AnyValue& v);
 void encode_key_values(protozero::pbf_writer& parent, const Writer& w, uint32_t tag,
