@@ -7,7 +7,11 @@ a warning. Keys are the Config field names at top level (e.g. `service_name = "a
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Mapping
+
+# typing is only for type checkers: it costs milliseconds at every interpreter start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping
 
 DEFAULT_TOML = "pyrometer.toml"
 

@@ -7,7 +7,10 @@ configuration at interpreter start imports nothing beyond what the agent needs.
 
 from __future__ import annotations
 
-from typing import Any
+# typing is only for type checkers: it costs milliseconds at every interpreter start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

@@ -10,10 +10,14 @@ import importlib
 import os
 import sys
 import threading
-from typing import Any, Iterable
 
 from pyrometer import integrations
 from pyrometer._logging import get_logger, report_once
+
+# typing is only for type checkers: it costs milliseconds at every interpreter start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Iterable
 
 _lock = threading.Lock()
 _finder: _PatchingFinder | None = None

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import TYPE_CHECKING
 
 from pyrometer._logging import get_logger, report_once
 
+# typing is only for type checkers: it costs milliseconds at every interpreter start.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pyrometer.config import Config
 

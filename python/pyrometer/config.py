@@ -10,9 +10,15 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import MISSING, dataclass, field, fields
-from typing import Any, Callable, Mapping
 
 from pyrometer import _config_values as v
+
+# typing is only for type checkers: it costs milliseconds at every interpreter start.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping
+
+    _Parser = Callable[[Any], Any]
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8321"
 
@@ -69,7 +75,6 @@ class Config:
 
 
 # field -> (env vars in precedence order, each with its parser; TOML value parser or None)
-_Parser = Callable[[Any], Any]
 _SPECS: dict[str, tuple[tuple[tuple[str, _Parser], ...], _Parser | None]] = {
     "enabled": (
         (("PYROMETER_ENABLED", v.parse_bool), ("OTEL_SDK_DISABLED", lambda s: not v.parse_bool(s))),

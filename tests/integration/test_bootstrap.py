@@ -74,7 +74,7 @@ def test_disabled_installs_nothing():
         result = run(sys.executable, "-c", code, env=env)
         assert result.returncode == 0, result.stderr
         probe, loaded = result.stdout.splitlines()
-        assert json.loads(probe) == {"pyrometer": True, "auto": False, "finder": False}
+        assert json.loads(probe) == {"pyrometer": False, "auto": False, "finder": False}
         assert "pyrometer.api" not in loaded and "pyrometer._native" not in loaded
         assert "pyrometer._importhook" not in loaded
 
@@ -261,3 +261,10 @@ def test_registered_integrations_declare_their_target():
         assert module.TARGET == target
         assert callable(module.patch) and callable(module.unpatch) and module.SUPPORTED
         assert target in before or target not in sys.modules, f"{module_name} imports {target}"
+
+
+def test_disabled_in_toml_installs_nothing(tmp_path):
+    (tmp_path / "pyrometer.toml").write_text("enabled = false\n")
+    result = run(sys.executable, "-c", PROBE, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"pyrometer": True, "auto": False, "finder": False}

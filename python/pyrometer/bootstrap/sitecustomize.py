@@ -34,7 +34,18 @@ def _debug(message: str) -> None:
         sys.stderr.write("pyrometer: " + message + "\n")
 
 
+def _disabled_by_env() -> bool:
+    """PYROMETER_ENABLED=false (or OTEL_SDK_DISABLED=true without it): skip even loading config,
+    so a disabled process carries no Pyrometer module at all. Other values go through config."""
+    enabled = os.environ.get("PYROMETER_ENABLED", "").strip().lower()
+    if enabled:
+        return enabled in ("0", "false", "no", "off")
+    return os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _start() -> None:
+    if _disabled_by_env():
+        return
     try:
         from pyrometer import config
     except ImportError as exc:  # this interpreter does not have pyrometer installed
