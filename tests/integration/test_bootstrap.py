@@ -268,3 +268,11 @@ def test_disabled_in_toml_installs_nothing(tmp_path):
     result = run(sys.executable, "-c", PROBE, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"pyrometer": True, "auto": False, "finder": False}
+
+
+def test_broken_app_sitecustomize_is_reported_and_we_still_start(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text("raise RuntimeError('app site broken')\n")
+    result = run(sys.executable, "-c", PROBE, env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["auto"] is True
+    assert "app site broken" in result.stderr

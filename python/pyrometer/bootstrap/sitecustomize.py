@@ -9,7 +9,7 @@ import sys
 
 
 def _chain() -> None:
-    """Executes the next sitecustomize found after this directory, under its own name."""
+    """Executes the sitecustomize found on sys.path outside this directory, under its own name."""
     import importlib.machinery
     import importlib.util
 
@@ -23,10 +23,11 @@ def _chain() -> None:
     sys.modules["sitecustomize"] = module  # what `import sitecustomize` inside it would see
     try:
         spec.loader.exec_module(module)
-    finally:
-        # Keep theirs importable under the standard name; ours has nothing to offer.
-        if sys.modules.get("sitecustomize") is not module and ours is not None:
+    except BaseException:
+        if ours is not None:
             sys.modules["sitecustomize"] = ours
+        raise
+    # On success theirs stays registered: the app's `import sitecustomize` gets the app's module.
 
 
 def _debug(message: str) -> None:
