@@ -276,3 +276,16 @@ def test_broken_app_sitecustomize_is_reported_and_we_still_start(tmp_path):
     assert result.returncode == 0
     assert json.loads(result.stdout)["auto"] is True
     assert "app site broken" in result.stderr
+
+
+def test_every_integration_with_a_target_is_registered():
+    import pkgutil
+
+    unregistered = []
+    for info in pkgutil.iter_modules(integrations.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{integrations.__name__}.{info.name}")
+        if module.TARGET is not None and module.TARGET not in integrations.REGISTRY:
+            unregistered.append(f"{module.TARGET}: {module.__name__}")
+    assert unregistered == [], "add these to pyrometer.integrations.REGISTRY"

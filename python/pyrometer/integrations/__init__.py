@@ -21,10 +21,13 @@ from __future__ import annotations
 # TARGET module name -> integration module (absolute name). Keep sorted; one line per integration.
 REGISTRY: dict[str, str] = {
     "flask": "pyrometer.integrations.flask",
+    "httpx": "pyrometer.integrations.httpx",
     "psycopg": "pyrometer.integrations.psycopg",
     "psycopg2": "pyrometer.integrations.psycopg2",
+    "requests": "pyrometer.integrations.requests",
     "sqlalchemy": "pyrometer.integrations.sqlalchemy",
     "sqlite3": "pyrometer.integrations.sqlite3",
+    "urllib3": "pyrometer.integrations.urllib3",
 }
 
 
