@@ -14,6 +14,7 @@ from pyrometer import __version__
 from pyrometer.commands import demo, doctor, profile, run, serve
 
 COMMANDS: tuple[ModuleType, ...] = (serve, run, profile, doctor, demo)
+PASSTHROUGH_COMMANDS = ("serve", "run", "profile")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         argv, passthrough = argv[:cut], argv[cut + 1 :]
     parser = build_parser()
     args = parser.parse_args(argv)
+    if passthrough is not None and args.command not in PASSTHROUGH_COMMANDS:
+        parser.error(f"`pyrometer {args.command}` takes no arguments after `--`")  # exits 2
     args.passthrough = passthrough
     args.parser = parser
     try:

@@ -55,6 +55,8 @@ def test_profile_says_not_available_and_exits_2():
 
 def test_unknown_command_is_a_usage_error():
     assert cli("frobnicate").returncode == 2
+    result = cli("doctor", "--", "x")
+    assert result.returncode == 2 and "no arguments after `--`" in result.stderr
 
 
 # --- run ---------------------------------------------------------------------------------------
