@@ -235,3 +235,12 @@ def test_demo_prints_server_stderr_when_it_fails(tmp_path):
     )  # fmt: skip
     assert result.returncode == 4
     assert "boom: port busy" in result.stderr
+
+
+def test_packaged_server_binary_is_found(monkeypatch):
+    from pyrometer.commands._server_bin import server_binary
+
+    monkeypatch.delenv("PYROMETER_SERVER_BIN", raising=False)
+    path = server_binary()
+    assert path.endswith(os.path.join("pyrometer", "bin", "pyrometer-server"))
+    assert os.access(path, os.X_OK)
