@@ -139,6 +139,18 @@ def uninstall() -> None:
             _finder = None
 
 
+def unpatch_all() -> None:
+    """Calls unpatch() of every integration patched in this process; failures are reported once."""
+    with _lock:
+        done = dict(_patched)
+        _patched.clear()
+    for target, integration in done.items():
+        try:
+            importlib.import_module(integration).unpatch()
+        except Exception as exc:  # noqa: BLE001
+            report_once("unpatch:" + integration, f"pyrometer: unpatching {target} failed", exc)
+
+
 def patched() -> dict[str, str]:
     """TARGET -> integration for every successful patch in this process."""
     with _lock:

@@ -8,6 +8,7 @@ Nothing here ever raises into the app; failures are logged once on the `pyromete
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 
 from pyrometer._logging import get_logger, report_once
@@ -77,6 +78,28 @@ def _start_agent(cfg: Config) -> bool:
         return False
     _state["agent_started"] = True
     return True
+
+
+def uninstall() -> None:
+    """Removes the import hook, unpatches libraries and stops the agent (``api._shutdown``).
+
+    For tests and embedding; a normal process simply exits. Never raises.
+    """
+    with _lock:
+        if not _state["installed"]:
+            return
+        _state["installed"] = False
+        try:
+            from pyrometer import _importhook
+
+            _importhook.uninstall()
+            _importhook.unpatch_all()
+            shutdown = getattr(sys.modules.get("pyrometer.api"), "_shutdown", None)
+            if _state["agent_started"] and shutdown is not None:
+                _state["agent_started"] = False
+                shutdown()
+        except Exception as exc:  # noqa: BLE001
+            report_once("auto.uninstall", "pyrometer: shutdown failed", exc)
 
 
 def installed() -> bool:

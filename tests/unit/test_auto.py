@@ -42,6 +42,17 @@ def test_install_starts_agent_once_and_installs_hook(auto):
     assert any(type(f).__name__ == "_PatchingFinder" for f in sys.meta_path)
 
 
+def test_uninstall_stops_agent_and_removes_hook(auto):
+    module, api = auto
+    api.stopped = []
+    api._shutdown = lambda: api.stopped.append(True)
+    module.install(load(env={}))
+    module.uninstall()
+    module.uninstall()
+    assert api.stopped == [True] and not module.installed()
+    assert not any(type(f).__name__ == "_PatchingFinder" for f in sys.meta_path)
+
+
 def test_disabled_config_installs_nothing(auto):
     module, api = auto
     assert module.install(load(env={"PYROMETER_ENABLED": "0"})) is False

@@ -116,6 +116,8 @@ def print_integrations(cfg: Config) -> None:
     print(f"Integrations ({len(names)}):")
     if not names:
         print("  (none in this version)")
-    for name in names:
-        target, version, status = describe(name, cfg)
-        print(f"  {integrations.short_name(name):<14} {target:<16} {version:<10} {status}")
+    rows = [(integrations.short_name(n), *describe(n, cfg)) for n in names]
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
+    for short, target, version, status in rows:
+        cells = (short.ljust(widths[0]), target.ljust(widths[1]), version.ljust(widths[2]))
+        print("  " + "  ".join(cells) + "  " + status)

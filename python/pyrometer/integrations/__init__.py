@@ -20,6 +20,7 @@ from __future__ import annotations
 
 # TARGET module name -> integration module (absolute name). Keep sorted; one line per integration.
 REGISTRY: dict[str, str] = {
+    "fastapi": "pyrometer.integrations.fastapi",
     "flask": "pyrometer.integrations.flask",
     "httpx": "pyrometer.integrations.httpx",
     "psycopg": "pyrometer.integrations.psycopg",
@@ -27,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "requests": "pyrometer.integrations.requests",
     "sqlalchemy": "pyrometer.integrations.sqlalchemy",
     "sqlite3": "pyrometer.integrations.sqlite3",
+    "starlette.applications": "pyrometer.integrations.starlette",
     "urllib3": "pyrometer.integrations.urllib3",
 }
 
