@@ -330,19 +330,18 @@ void decode_resource_metrics(pbf_reader r, proto::DecodePath& p, ResourceMetrics
 }
 
 // ---- encoding ----
+// Fields are written in field-number order, as the reference protobuf
+// serializers do, so our bytes equal theirs for the same message.
 
 void encode_exemplars(pbf_writer& m, const detail::Writer& w, uint32_t tag,
                       const std::vector<Exemplar>& exemplars) {
   for (const Exemplar& e : exemplars) {
     detail::write_message(m, w, tag, /*keep_empty=*/true, [&](pbf_writer& em) {
       detail::put_fixed64(em, 2, e.time_unix_nano);
-      if (e.is_int) {
-        em.add_sfixed64(6, e.as_int);
-      } else {
-        em.add_double(3, e.as_double);
-      }
+      if (!e.is_int) em.add_double(3, e.as_double);
       detail::put_string(em, 4, e.span_id);
       detail::put_string(em, 5, e.trace_id);
+      if (e.is_int) em.add_sfixed64(6, e.as_int);
       detail::encode_key_values(em, w, 7, e.filtered_attributes);
     });
   }
@@ -352,12 +351,9 @@ void encode_number_point(pbf_writer& m, const detail::Writer& w, const NumberDat
   detail::put_fixed64(m, 2, d.start_time_unix_nano);
   detail::put_fixed64(m, 3, d.time_unix_nano);
   // The value oneof is written even when zero: its presence says int or double.
-  if (d.is_int) {
-    m.add_sfixed64(6, d.as_int);
-  } else {
-    m.add_double(4, d.as_double);
-  }
+  if (!d.is_int) m.add_double(4, d.as_double);
   encode_exemplars(m, w, 5, d.exemplars);
+  if (d.is_int) m.add_sfixed64(6, d.as_int);
   detail::encode_key_values(m, w, 7, d.attributes);
   detail::put_uint32(m, 8, d.flags);
 }

@@ -45,36 +45,43 @@ struct AnyValue {
   std::vector<AnyValue> array_value;
   std::vector<KeyValue> kvlist_value;
 
-  static AnyValue of_string(std::string_view v) {
-    AnyValue a;
-    a.type = Type::kString;
-    a.string_value = v;
-    return a;
-  }
-  static AnyValue of_bool(bool v) {
-    AnyValue a;
-    a.type = Type::kBool;
-    a.bool_value = v;
-    return a;
-  }
-  static AnyValue of_int(int64_t v) {
-    AnyValue a;
-    a.type = Type::kInt;
-    a.int_value = v;
-    return a;
-  }
-  static AnyValue of_double(double v) {
-    AnyValue a;
-    a.type = Type::kDouble;
-    a.double_value = v;
-    return a;
-  }
+  // Defined below KeyValue: their bodies need the complete type (clang with
+  // libstdc++'s constexpr std::vector rejects them inside the class).
+  static AnyValue of_string(std::string_view v);
+  static AnyValue of_bool(bool v);
+  static AnyValue of_int(int64_t v);
+  static AnyValue of_double(double v);
 };
 
 struct KeyValue {
   std::string_view key;
   AnyValue value;
 };
+
+inline AnyValue AnyValue::of_string(std::string_view v) {
+  AnyValue a;
+  a.type = Type::kString;
+  a.string_value = v;
+  return a;
+}
+inline AnyValue AnyValue::of_bool(bool v) {
+  AnyValue a;
+  a.type = Type::kBool;
+  a.bool_value = v;
+  return a;
+}
+inline AnyValue AnyValue::of_int(int64_t v) {
+  AnyValue a;
+  a.type = Type::kInt;
+  a.int_value = v;
+  return a;
+}
+inline AnyValue AnyValue::of_double(double v) {
+  AnyValue a;
+  a.type = Type::kDouble;
+  a.double_value = v;
+  return a;
+}
 
 struct Resource {
   std::vector<KeyValue> attributes;
