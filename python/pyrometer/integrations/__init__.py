@@ -20,6 +20,7 @@ from __future__ import annotations
 
 # TARGET module name -> integration module (absolute name). Keep sorted; one line per integration.
 REGISTRY: dict[str, str] = {
+    "django.core.handlers.base": "pyrometer.integrations.django",
     "fastapi": "pyrometer.integrations.fastapi",
     "flask": "pyrometer.integrations.flask",
     "httpx": "pyrometer.integrations.httpx",
