@@ -1,4 +1,4 @@
 """Fixtures for integration tests; each group lives in its own module and is re-exported here."""
 
 from services import echo_server, postgres, redis_server  # noqa: F401  (pytest fixtures)
-from spans import capture  # noqa: F401  (pytest fixture)
+from spans import capture, clean_integrations  # noqa: F401  (pytest fixtures)

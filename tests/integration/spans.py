@@ -139,3 +139,22 @@ def capture() -> Iterator[Capture]:
     finally:
         _native._debug_drain()
         _native._debug_capture(False)
+
+
+@pytest.fixture
+def clean_integrations() -> Iterator[None]:
+    """Unpatches every integration before and after the test, so spans from a library another
+    test left patched (or ``pyrometer.auto`` installed) do not show up in this one."""
+    import importlib
+    import sys
+
+    from pyrometer import integrations
+
+    def unpatch_all() -> None:
+        for name in sorted(set(integrations.REGISTRY.values())):
+            module = sys.modules.get(name) or importlib.import_module(name)
+            module.unpatch()
+
+    unpatch_all()
+    yield
+    unpatch_all()

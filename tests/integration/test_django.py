@@ -20,6 +20,8 @@ from werkzeug.serving import make_server
 
 from pyrometer.integrations import django as django_integration
 
+pytestmark = pytest.mark.usefixtures("clean_integrations")
+
 REMOTE_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 REMOTE_PARENT = "00f067aa0ba902b7"
 TEMPLATES = {"user.html": "<p>{{ name }}</p>{% include 'footer.html' %}", "footer.html": "<i>f</i>"}
@@ -71,15 +73,11 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
             LOGGING_CONFIG=None,
         )  # fmt: skip
         django.setup()
-    django_integration.patch()
     with connection.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS people (id integer, name text)")
         cur.execute("INSERT INTO people VALUES (7, 'ada')")
     connection.close()
-    try:
-        yield
-    finally:
-        django_integration.unpatch()
+    yield
 
 
 class Server:
@@ -99,11 +97,14 @@ class Server:
 
 @pytest.fixture
 def served(project: None) -> Iterator[Server]:
+    django_integration.patch()
+    connection.close()  # the next connection is created patched
     server = Server()
     try:
         yield server
     finally:
         server.stop()
+        django_integration.unpatch()
 
 
 def test_view_with_orm_and_templates(served: Server, capture: Capture) -> None:
@@ -168,10 +169,12 @@ def test_transparent(project: None, capture: Capture) -> None:
             out.append((r.status_code, r.content, sorted(r.headers.items())))
         return out
 
-    traced = scenario()
-    django_integration.unpatch()
+    plain = scenario()
+    django_integration.patch()
+    connection.close()
     try:
-        plain = scenario()
+        traced = scenario()
     finally:
-        django_integration.patch()
+        django_integration.unpatch()
     assert traced == plain
+    assert len(capture.drain()) >= 4

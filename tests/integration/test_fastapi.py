@@ -18,6 +18,8 @@ from pyrometer import api
 from pyrometer.integrations import fastapi as fastapi_integration
 from pyrometer.integrations import starlette as starlette_integration
 
+pytestmark = pytest.mark.usefixtures("clean_integrations")
+
 REMOTE_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 REMOTE_PARENT = "00f067aa0ba902b7"
 lifespan_events: list[str] = []

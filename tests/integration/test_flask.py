@@ -17,6 +17,8 @@ from pyrometer import _logging
 from pyrometer.integrations import _wrap
 from pyrometer.integrations import flask as flask_integration
 
+pytestmark = pytest.mark.usefixtures("clean_integrations")
+
 REMOTE_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 REMOTE_PARENT = "00f067aa0ba902b7"
 

@@ -14,6 +14,8 @@ from spans import Capture
 from pyrometer import api
 from pyrometer.integrations import httpx as httpx_integration
 
+pytestmark = pytest.mark.usefixtures("clean_integrations")
+
 
 @pytest.fixture
 def patched() -> Iterator[None]:

@@ -13,6 +13,8 @@ from spans import Capture, tree
 from pyrometer import api
 from pyrometer.integrations import psycopg as psycopg_integration
 
+pytestmark = pytest.mark.usefixtures("clean_integrations")
+
 
 @pytest.fixture
 def patched() -> Iterator[None]:

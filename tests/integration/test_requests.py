@@ -14,6 +14,8 @@ from pyrometer import api
 from pyrometer.integrations import requests as requests_integration
 from pyrometer.integrations import urllib3 as urllib3_integration
 
+pytestmark = pytest.mark.usefixtures("clean_integrations")
+
 
 @pytest.fixture
 def patched() -> Iterator[None]:

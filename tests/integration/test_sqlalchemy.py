@@ -14,6 +14,8 @@ from pyrometer.integrations import psycopg as psycopg_integration
 from pyrometer.integrations import sqlalchemy as sqlalchemy_integration
 from pyrometer.integrations import sqlite3 as sqlite_integration
 
+pytestmark = pytest.mark.usefixtures("clean_integrations")
+
 
 @pytest.fixture
 def patched() -> Iterator[None]:

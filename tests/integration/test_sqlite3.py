@@ -13,6 +13,8 @@ from pyrometer import api
 from pyrometer.integrations import _common
 from pyrometer.integrations import sqlite3 as sqlite_integration
 
+pytestmark = pytest.mark.usefixtures("clean_integrations")
+
 
 @pytest.fixture
 def patched() -> Iterator[None]:
