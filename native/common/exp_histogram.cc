@@ -18,23 +18,27 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 int32_t exp_map_to_index(double v, int32_t scale) {
   if (v < DBL_MIN) v = DBL_MIN;  // subnormals share the lowest normal bucket
-  int e;
-  const double frac = std::frexp(v, &e);  // v = frac * 2^e, frac in [0.5, 1)
-  const int64_t exp2 = e - 1;             // v = 2^exp2 * (2 * frac), 2*frac in [1, 2)
+  // Read the binary exponent and significand from the bits (v is normal and
+  // positive here): v = 2^exp2 * sig, sig in [1, 2). Cheaper than frexp.
+  const uint64_t bits = std::bit_cast<uint64_t>(v);
+  const int64_t exp2 = static_cast<int64_t>(bits >> 52) - 1023;
+  const uint64_t mantissa = bits & ((uint64_t{1} << 52) - 1);
   if (scale <= 0) {
     // Bucket i at scale -k covers (2^(i*2^k), 2^((i+1)*2^k)]. A power of two
     // is the upper (inclusive) edge of the bucket below its exponent.
-    const int64_t base2 = frac == 0.5 ? exp2 - 1 : exp2;
+    const int64_t base2 = mantissa == 0 ? exp2 - 1 : exp2;
     return static_cast<int32_t>(base2 >> -scale);
   }
-  if (frac == 0.5) return static_cast<int32_t>((exp2 << scale) - 1);
-  // log2 of the significand is in (0, 1) with an absolute error of about
-  // 2^-53; scaling by 2^scale is exact. So m carries an error near 2^(scale-53).
-  const double m = std::ldexp(std::log2(2.0 * frac), scale);
-  const double r = std::floor(m);
-  int64_t index = (exp2 << scale) + static_cast<int64_t>(r);
-  const double tolerance = std::ldexp(1.0, scale - 40);
-  if (m - r < tolerance || r + 1.0 - m < tolerance) {
+  if (mantissa == 0) return static_cast<int32_t>((exp2 << scale) - 1);
+  const double sig = std::bit_cast<double>(mantissa | 0x3ff0000000000000ull);
+  // log2(sig) is in (0, 1) with an absolute error near 2^-53; scaling by 2^scale
+  // is exact (a power of two). So m carries an error near 2^(scale-53).
+  const double pow2 = static_cast<double>(int64_t{1} << scale);
+  const double m = std::log2(sig) * pow2;
+  const int64_t r = static_cast<int64_t>(m);  // m >= 0: truncation is floor
+  int64_t index = (exp2 << scale) + r;
+  const double tolerance = pow2 * 0x1p-40;
+  if (m - static_cast<double>(r) < tolerance || static_cast<double>(r) + 1.0 - m < tolerance) {
     // Close to an edge: settle it against the boundary function itself so
     // that mapping and boundaries agree exactly.
     if (v <= exp_lower_boundary(index, scale)) {

@@ -2,6 +2,8 @@
 // per-thread generator.
 #include "common/trace_id.h"
 
+#include <array>
+
 #include "common/random.h"
 
 namespace pyrometer::common {
@@ -17,24 +19,31 @@ void bytes_to_hex(const uint8_t* bytes, size_t n, char* out) {
 }
 
 namespace {
-// -1 for a non-hex character.
-inline int hex_value(char c, bool lower_only) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (!lower_only && c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+// Value of a hex digit: 0-15 for '0'-'9' and 'a'-'f', 16-31 for 'A'-'F'
+// (value + 16, so lowercase-only callers can reject them with one test), and
+// 0xff for everything else. A table: the parser runs for every request.
+constexpr std::array<uint8_t, 256> make_hex_table() {
+  std::array<uint8_t, 256> t{};
+  for (auto& v : t) v = 0xff;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<uint8_t>(c - 'A' + 10 + 16);
+  return t;
 }
+constexpr std::array<uint8_t, 256> kHex = make_hex_table();
 }  // namespace
 
 bool hex_to_bytes(std::string_view hex, uint8_t* bytes, size_t n, bool lower_only) {
   if (hex.size() != 2 * n) return false;
+  const uint8_t reject = lower_only ? 0xf0 : 0xe0;  // bits that mark an unwanted digit
+  uint8_t bad = 0;
   for (size_t i = 0; i < n; ++i) {
-    int hi = hex_value(hex[2 * i], lower_only);
-    int lo = hex_value(hex[2 * i + 1], lower_only);
-    if (hi < 0 || lo < 0) return false;
-    bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
+    const uint8_t hi = kHex[static_cast<unsigned char>(hex[2 * i])];
+    const uint8_t lo = kHex[static_cast<unsigned char>(hex[2 * i + 1])];
+    bad |= (hi | lo) & reject;
+    bytes[i] = static_cast<uint8_t>((hi & 0xf) << 4 | (lo & 0xf));
   }
-  return true;
+  return bad == 0;
 }
 
 }  // namespace internal
