@@ -4,7 +4,15 @@
 
 namespace nb = nanobind;
 
+// One registration call per binding area; each lives in its own py_*.cc.
+namespace pyrometer::agent::py {
+void register_tracer(nb::module_& m);  // py_tracer.cc: spans, context, sampling
+void register_sql(nb::module_& m);     // py_sql.cc: SQL normaliser for DB integrations
+}  // namespace pyrometer::agent::py
+
 NB_MODULE(_native, m) {
   m.doc() = "Pyrometer agent core (C++). See python/pyrometer/_native.pyi.";
   m.attr("ABI_VERSION") = 1;
+  pyrometer::agent::py::register_tracer(m);
+  pyrometer::agent::py::register_sql(m);
 }

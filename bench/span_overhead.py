@@ -1,0 +1,116 @@
+"""Cost per span of an empty ``with pyrometer.span("x"):`` against the OpenTelemetry Python SDK.
+
+Both run in one process, in interleaved rounds (so machine noise hits both alike); the median
+per-span cost of each is printed with the ratio. Cost is the calling thread's CPU time
+(time.thread_time_ns), so a loaded machine's preemption does not count; wall time is printed
+too. The OTel batch worker thread's CPU is not counted (in OTel's favour).
+
+The OTel SDK is configured as in production: a TracerProvider with a BatchSpanProcessor feeding
+an exporter that drops everything. Pyrometer runs as ``pyrometer run`` would configure it
+(parentbased_always_on, local tail keep), with its export pipeline started when this build has
+one (pointed at a closed loopback port).
+
+    .venv/bin/python bench/span_overhead.py [--rounds 30] [--spans 20000]
+
+Targets (DESIGN.md section 5, not a test): <= 0.5 us per span and >= 20x cheaper than OTel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from typing import Callable
+
+
+def pyrometer_case() -> tuple[Callable[[int], tuple[float, float]], str]:
+    from pyrometer import api, config
+
+    cfg = config.load(
+        env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",  # discard port: nothing listens
+            "OTEL_SERVICE_NAME": "span-overhead-bench",
+        }
+    )
+    api._start(cfg)
+    from pyrometer import _native
+
+    pipeline = "started" if hasattr(_native, "start_pipeline") else "absent in this build"
+    span = api.span
+
+    def run(n: int) -> float:
+        t0, w0 = time.thread_time_ns(), time.perf_counter_ns()
+        for _ in range(n):
+            with span("x"):
+                pass
+        return (time.thread_time_ns() - t0) / n, (time.perf_counter_ns() - w0) / n
+
+    return run, f"pyrometer (pipeline {pipeline})"
+
+
+def otel_case() -> Callable[[int], tuple[float, float]]:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    class NoopExporter(SpanExporter):
+        def export(self, spans: object) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+        def shutdown(self) -> None:
+            pass
+
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(NoopExporter()))
+    tracer = provider.get_tracer("bench")
+
+    def run(n: int) -> float:
+        t0, w0 = time.thread_time_ns(), time.perf_counter_ns()
+        for _ in range(n):
+            with tracer.start_as_current_span("x"):
+                pass
+        return (time.thread_time_ns() - t0) / n, (time.perf_counter_ns() - w0) / n
+
+    return run
+
+
+def empty_loop(n: int) -> tuple[float, float]:
+    t0, w0 = time.thread_time_ns(), time.perf_counter_ns()
+    for _ in range(n):
+        pass
+    return (time.thread_time_ns() - t0) / n, (time.perf_counter_ns() - w0) / n
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--spans", type=int, default=20000, help="spans per round and case")
+    args = parser.parse_args(argv)
+
+    pyro, label = pyrometer_case()
+    otel = otel_case()
+    pyro(1000), otel(1000)  # warm-up: imports, caches, first allocations
+    ours, theirs, loop = [], [], []
+    for _ in range(args.rounds):
+        ours.append(pyro(args.spans))
+        theirs.append(otel(max(1, args.spans // 10)))  # ~50x slower: fewer spans
+        loop.append(empty_loop(args.spans))
+    print(f"python {sys.version.split()[0]}, {args.rounds} interleaved rounds")
+    results = {}
+    for i, what in enumerate(("cpu", "wall")):
+        base = statistics.median(x[i] for x in loop)
+        p = statistics.median(x[i] for x in ours) - base
+        o = statistics.median(x[i] for x in theirs) - base
+        results[what] = (p, o)
+        print(f"[{what}] {label:40s} {p / 1000:8.3f} us/span")
+        print(f"[{what}] {'opentelemetry-sdk (BatchSpanProcessor)':40s} {o / 1000:8.3f} us/span")
+        print(f"[{what}] {'ratio (otel / pyrometer)':40s} {o / p:8.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

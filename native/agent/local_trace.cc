@@ -1,0 +1,122 @@
+// LocalTrace: the spans of one trace inside this process, buffered until the
+// local root ends, then kept (submitted whole) or dropped: local tail keep.
+#include "agent/local_trace.h"
+
+#include <utility>
+
+#include "agent/span.h"
+
+namespace pyrometer::agent {
+
+std::string_view keep_reason_name(KeepReason reason) {
+  switch (reason) {
+    case KeepReason::kSampled:
+      return "sampled";
+    case KeepReason::kError:
+      return "error";
+    case KeepReason::kInsight:
+      return "insight";
+    case KeepReason::kSlow:
+      return "slow";
+    case KeepReason::kNotKept:
+      break;
+  }
+  return "";
+}
+
+LocalTraceCounters& local_trace_counters() {
+  static LocalTraceCounters counters;
+  return counters;
+}
+
+LocalTrace::LocalTrace(bool sampled, bool tail_keep, uint64_t fork_generation)
+    : sampled_(sampled), tail_keep_(tail_keep), fork_generation_(fork_generation) {}
+
+bool LocalTrace::add_root_attribute(std::string_view key, AttrValue&& value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (root_ended_) return false;
+  return upsert_attribute(root_attrs_, key, std::move(value));
+}
+
+void LocalTrace::end_span(SpanRecord&& span, Pipeline* out, uint64_t current_fork_generation) {
+  LocalTraceCounters& counters = local_trace_counters();
+  if (current_fork_generation != fork_generation_) {
+    counters.spans_dropped_after_fork.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (out != nullptr) out->on_span_end(span);
+  const bool error = span.status_code == common::otlp::StatusCode::kError;
+  const bool insight = has_insight(span);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (root_ended_) {
+    // A late span (e.g. an asyncio task that outlived the request): its
+    // trace was already decided, so it follows that decision alone.
+    const bool kept = kept_;
+    lock.unlock();
+    if (!kept) {
+      counters.late_spans_dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    counters.late_spans_submitted.fetch_add(1, std::memory_order_relaxed);
+    if (out != nullptr) {
+      std::vector<SpanRecord> one;
+      one.push_back(std::move(span));
+      if (!out->submit_trace(std::move(one))) {
+        counters.submit_refused.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    return;
+  }
+  error_ = error_ || error;
+  insight_ = insight_ || insight;
+  if (spans_.size() >= kMaxSpans) {
+    counters.spans_over_trace_limit.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  spans_.push_back(std::move(span));
+}
+
+KeepReason LocalTrace::end_root(SpanRecord&& root, Pipeline* out,
+                                uint64_t current_fork_generation) {
+  LocalTraceCounters& counters = local_trace_counters();
+  if (current_fork_generation != fork_generation_) {
+    counters.spans_dropped_after_fork.fetch_add(1, std::memory_order_relaxed);
+    return KeepReason::kNotKept;
+  }
+  std::vector<SpanRecord> spans;
+  KeepReason reason;
+  {
+    // Decided under the lock so that a span ending concurrently on another
+    // thread sees either "root still open" (and is buffered) or the final
+    // decision, never a half-made one. The pipeline calls made here never
+    // call back into the tracer.
+    std::lock_guard<std::mutex> lock(mu_);
+    root_ended_ = true;
+    spans.swap(spans_);
+    for (Attribute& a : root_attrs_) upsert_attribute(root.attributes, a.key, std::move(a.value));
+    root_attrs_.clear();
+    const bool error = error_ || root.status_code == common::otlp::StatusCode::kError;
+    const bool insight = insight_ || has_insight(root);
+    // RED sees the root with the user's attributes (e.g. enduser.id) but
+    // without the keep reason, which depends on the p99 that RED maintains.
+    if (out != nullptr) out->on_span_end(root);
+    reason = decide_keep(sampled_, tail_keep_, error, insight,
+                         [&] { return out != nullptr && out->above_endpoint_p99(root); });
+    kept_ = reason != KeepReason::kNotKept;
+  }
+  if (reason == KeepReason::kNotKept) {
+    counters.traces_not_kept.fetch_add(1, std::memory_order_relaxed);
+    return reason;
+  }
+  counters.traces_kept.fetch_add(1, std::memory_order_relaxed);
+  if (out == nullptr) return reason;
+  upsert_attribute(root.attributes, kKeepReasonKey,
+                   AttrValue(std::string(keep_reason_name(reason))));
+  spans.push_back(std::move(root));
+  if (!out->submit_trace(std::move(spans))) {
+    counters.submit_refused.fetch_add(1, std::memory_order_relaxed);
+  }
+  return reason;
+}
+
+}  // namespace pyrometer::agent

@@ -1,0 +1,248 @@
+// The span decorator: a C callable (vectorcall) that runs the wrapped function
+// inside a new span per call; coroutine functions go to a small Python wrapper.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include <utility>
+#include <vector>
+
+#include "agent/cpython/compat.h"
+#include "agent/py_span.h"
+#include "agent/thread_roots.h"
+#include "agent/tracer.h"
+
+namespace pyrometer::agent::py {
+namespace {
+
+PyTypeObject* g_wrapper_type = nullptr;
+PyObject* g_iscoroutinefunction = nullptr;  // inspect.iscoroutinefunction
+PyObject* g_update_wrapper = nullptr;       // functools.update_wrapper
+PyObject* g_async_factory = nullptr;        // set by pyrometer.api
+
+// Carries a __dict__ so functools.update_wrapper can copy __name__, __doc__,
+// __wrapped__ ... (inspect.signature and introspection then see the original).
+struct PySpanWrapper {
+  PyObject_HEAD vectorcallfunc vectorcall;
+  PyObject* func;
+  PyObject* name;
+  PyObject* dict;
+  std::vector<Attribute>* attrs;  // the template's attributes, copied per call
+  common::otlp::SpanKind kind;
+};
+
+PyObject* wrapper_vectorcall(PyObject* self, PyObject* const* args, size_t nargsf,
+                             PyObject* kwnames) {
+  PySpanWrapper* w = reinterpret_cast<PySpanWrapper*>(self);
+  PySpan* s = new_span(w->name, nullptr, nullptr, nullptr);
+  if (s == nullptr) return nullptr;
+  s->rec.kind = w->kind;
+  if (w->attrs != nullptr) s->rec.attributes = *w->attrs;
+  start_span(s);
+  PyObject* token = attach(reinterpret_cast<PyObject*>(s));
+  publish_thread_root(s->rec.trace_id, s->root_span_id, 0);
+  PyObject* result = PyObject_Vectorcall(w->func, args, nargsf, kwnames);
+  PyObject* exc = result == nullptr ? take_raised_exception() : nullptr;
+  if (exc != nullptr && record_exception(s, exc, nullptr, /*escaped=*/true) < 0) {
+    PyErr_Clear();
+    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (token != nullptr) {
+    detach(token);
+    Py_DECREF(token);
+    if (s->is_local_root) clear_thread_root();
+  }
+  end_span(s);
+  Py_DECREF(s);
+  if (exc != nullptr) restore_raised_exception(exc);
+  return result;
+}
+
+PyObject* wrapper_descr_get(PyObject* self, PyObject* obj, PyObject*) {
+  if (obj == nullptr || obj == Py_None) return Py_NewRef(self);
+  return PyMethod_New(self, obj);  // so decorated methods bind like functions
+}
+
+int wrapper_traverse(PyObject* self, visitproc visit, void* arg) {
+  PySpanWrapper* w = reinterpret_cast<PySpanWrapper*>(self);
+  Py_VISIT(w->func);
+  Py_VISIT(w->name);
+  Py_VISIT(w->dict);
+  Py_VISIT(Py_TYPE(self));
+  return 0;
+}
+
+int wrapper_clear(PyObject* self) {
+  PySpanWrapper* w = reinterpret_cast<PySpanWrapper*>(self);
+  Py_CLEAR(w->func);
+  Py_CLEAR(w->dict);
+  return 0;
+}
+
+void wrapper_dealloc(PyObject* self) {
+  PySpanWrapper* w = reinterpret_cast<PySpanWrapper*>(self);
+  PyObject_GC_UnTrack(self);
+  Py_CLEAR(w->func);
+  Py_CLEAR(w->name);
+  Py_CLEAR(w->dict);
+  delete w->attrs;
+  PyTypeObject* tp = Py_TYPE(self);
+  PyObject_GC_Del(self);
+  Py_DECREF(tp);
+}
+
+PyObject* wrapper_repr(PyObject* self) {
+  PySpanWrapper* w = reinterpret_cast<PySpanWrapper*>(self);
+  return PyUnicode_FromFormat("<pyrometer span %R wrapping %R>", w->name, w->func);
+}
+
+PyMemberDef kWrapperMembers[] = {
+    {"__dictoffset__", T_PYSSIZET, offsetof(PySpanWrapper, dict), READONLY, nullptr},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(PySpanWrapper, vectorcall), READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+PyGetSetDef kWrapperGetSet[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+PyType_Slot kWrapperSlots[] = {
+    {Py_tp_getset, kWrapperGetSet},
+    {Py_tp_dealloc, reinterpret_cast<void*>(wrapper_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(wrapper_traverse)},
+    {Py_tp_clear, reinterpret_cast<void*>(wrapper_clear)},
+    {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+    {Py_tp_descr_get, reinterpret_cast<void*>(wrapper_descr_get)},
+    {Py_tp_repr, reinterpret_cast<void*>(wrapper_repr)},
+    {Py_tp_members, kWrapperMembers},
+    {0, nullptr},
+};
+
+PyType_Spec kWrapperSpec = {
+    "pyrometer._native.SpanDecorated",
+    sizeof(PySpanWrapper),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    kWrapperSlots,
+};
+
+PyObject* import_attr(const char* module, const char* name) {
+  PyObject* mod = PyImport_ImportModule(module);
+  if (mod == nullptr) return nullptr;
+  PyObject* attr = PyObject_GetAttrString(mod, name);
+  Py_DECREF(mod);
+  return attr;
+}
+
+// `tmpl`'s name, or the function's __qualname__ (then __name__) for bare use.
+PyObject* span_name_for(PySpan* tmpl, PyObject* func) {
+  if (tmpl != nullptr && tmpl->name != nullptr && PyUnicode_Check(tmpl->name)) {
+    return Py_NewRef(tmpl->name);
+  }
+  for (const char* attr : {"__qualname__", "__name__"}) {
+    PyObject* v = PyObject_GetAttrString(func, attr);
+    if (v != nullptr && PyUnicode_Check(v)) return v;
+    Py_XDECREF(v);
+    PyErr_Clear();
+  }
+  return PyObject_Repr(func);
+}
+
+PyObject* attrs_dict(const std::vector<Attribute>& attrs) {
+  PyObject* d = PyDict_New();
+  for (const Attribute& a : attrs) {
+    PyObject* v = d ? from_attr_value(a.value) : nullptr;
+    if (v == nullptr || PyDict_SetItemString(d, a.key.c_str(), v) < 0) {
+      Py_XDECREF(v);
+      Py_XDECREF(d);
+      return nullptr;
+    }
+    Py_DECREF(v);
+  }
+  return d;
+}
+
+}  // namespace
+
+PyObject* make_decorator(PySpan* tmpl, PyObject* func) {
+  PyObject* name = span_name_for(tmpl, func);
+  if (name == nullptr) return nullptr;
+  const common::otlp::SpanKind kind =
+      tmpl != nullptr ? tmpl->rec.kind : common::otlp::SpanKind::kInternal;
+  const std::vector<Attribute> empty;
+  const std::vector<Attribute>& attrs = tmpl != nullptr ? tmpl->rec.attributes : empty;
+
+  if (g_iscoroutinefunction == nullptr) {
+    g_iscoroutinefunction = import_attr("inspect", "iscoroutinefunction");
+    if (g_iscoroutinefunction == nullptr) {
+      Py_DECREF(name);
+      return nullptr;
+    }
+  }
+  PyObject* is_coro = PyObject_CallOneArg(g_iscoroutinefunction, func);
+  if (is_coro == nullptr) {
+    Py_DECREF(name);
+    return nullptr;
+  }
+  const int coro = PyObject_IsTrue(is_coro);
+  Py_DECREF(is_coro);
+  if (coro == 1) {
+    if (g_async_factory == nullptr) {
+      // pyrometer.api registers the factory when it is imported.
+      PyObject* api = PyImport_ImportModule("pyrometer.api");
+      Py_XDECREF(api);
+      if (g_async_factory == nullptr) {
+        Py_DECREF(name);
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "no async span wrapper");
+        return nullptr;
+      }
+    }
+    PyObject* kind_obj = PyLong_FromLong(static_cast<long>(kind));
+    PyObject* attrs_obj = attrs.empty() ? Py_NewRef(Py_None) : attrs_dict(attrs);
+    PyObject* result = (kind_obj && attrs_obj)
+                           ? PyObject_CallFunctionObjArgs(g_async_factory, func, name, kind_obj,
+                                                          attrs_obj, nullptr)
+                           : nullptr;
+    Py_XDECREF(kind_obj);
+    Py_XDECREF(attrs_obj);
+    Py_DECREF(name);
+    return result;
+  }
+
+  PySpanWrapper* w = PyObject_GC_New(PySpanWrapper, g_wrapper_type);
+  if (w == nullptr) {
+    Py_DECREF(name);
+    return nullptr;
+  }
+  w->vectorcall = wrapper_vectorcall;
+  w->func = Py_NewRef(func);
+  w->name = name;
+  w->dict = nullptr;
+  w->attrs = attrs.empty() ? nullptr : new std::vector<Attribute>(attrs);
+  w->kind = kind;
+  PyObject_GC_Track(reinterpret_cast<PyObject*>(w));
+  if (g_update_wrapper == nullptr) g_update_wrapper = import_attr("functools", "update_wrapper");
+  PyObject* updated = g_update_wrapper
+                          ? PyObject_CallFunctionObjArgs(
+                                g_update_wrapper, reinterpret_cast<PyObject*>(w), func, nullptr)
+                          : nullptr;
+  if (updated == nullptr) PyErr_Clear();  // e.g. a callable without __name__: still works
+  Py_XDECREF(updated);
+  return reinterpret_cast<PyObject*>(w);
+}
+
+int set_async_factory(PyObject* factory) {
+  Py_XSETREF(g_async_factory, Py_NewRef(factory));
+  return 0;
+}
+
+int init_wrapper_type(PyObject* module) {
+  g_wrapper_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&kWrapperSpec));
+  if (g_wrapper_type == nullptr) return -1;
+  g_wrapper_type->tp_new = nullptr;
+  return PyModule_AddObjectRef(module, "SpanDecorated",
+                               reinterpret_cast<PyObject*>(g_wrapper_type));
+}
+
+}  // namespace pyrometer::agent::py

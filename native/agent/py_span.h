@@ -1,0 +1,104 @@
+// The Python Span type's C layout and the entry points the other binding files
+// share (creation, start/end, conversions). Binding layer: needs the interpreter.
+#pragma once
+
+#include <Python.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "agent/local_trace.h"
+#include "agent/span_record.h"
+
+namespace pyrometer::agent::py {
+
+enum class SpanState : uint8_t { kCreated, kStarted, kEnded };
+
+// pyrometer._native.Span. A plain (non-GC-cycle-owning) object: it holds only
+// its name, the ContextVar token while entered, and an explicit parent, and
+// none of them can refer back to it except through the Context in the token;
+// it is GC-tracked anyway so that a span left entered forever in a dead
+// Context (span -> token -> context -> span) is still collected.
+//
+// Thread-safety: under free-threading, mutations of one span from several
+// threads at once are serialised with Py_BEGIN_CRITICAL_SECTION (3.13+);
+// with the GIL they are serialised by the GIL.
+struct PySpan {
+  PyObject_HEAD SpanRecord rec;  // placement-constructed; moved out when the span ends
+  PyObject* name;                // str; converted into rec.name once, at end
+  PyObject* token;               // ContextVar token while entered, else NULL
+  PyObject* parent;              // explicit parent (Span or SpanContext) until start, else NULL
+  LocalTrace* trace;             // a reference, from start until dealloc
+  uint64_t start_mono;
+  uint64_t root_span_id;  // big-endian value of the local root's span id
+  SpanState state;
+  bool is_local_root;
+};
+
+// A remote parent, from extract(): pyrometer._native.SpanContext.
+struct PySpanContext {
+  PyObject_HEAD uint8_t trace_id[16];
+  uint8_t span_id[8];
+  uint8_t flags;
+  std::string* trace_state;  // owned; header form
+  std::string* baggage;      // owned; header form (validated, re-serialised)
+};
+
+extern PyTypeObject* g_span_type;
+extern PyTypeObject* g_span_context_type;
+extern PyObject* g_current_var;  // the ContextVar holding the current Span
+
+inline bool is_span(PyObject* o) { return Py_TYPE(o) == g_span_type; }
+inline bool is_span_context(PyObject* o) { return Py_TYPE(o) == g_span_context_type; }
+
+// Creates the types and the ContextVar, adds them to `module`. -1 on error.
+int init_span_types(PyObject* module);
+int init_span_context_type(PyObject* module);
+int init_wrapper_type(PyObject* module);
+
+// A new, not yet started span. `kind`/`attributes`/`parent` may be NULL.
+// Returns NULL with an exception set on a bad argument.
+PySpan* new_span(PyObject* name, PyObject* kind, PyObject* attributes, PyObject* parent);
+// Starts a created span (ids, clocks, local trace). No-op unless kCreated.
+void start_span(PySpan* s);
+// Ends a started span and hands it to its local trace. No-op unless kStarted.
+void end_span(PySpan* s);
+// Makes `s` current (returns the ContextVar token, new reference) / restores.
+PyObject* attach(PyObject* s);
+// Resets the ContextVar with `token`; on failure (token from another Context
+// or already used) falls back to set(token.old_value), silently, and counts.
+// Returns 0, never raises.
+int detach(PyObject* token);
+// The current span (new reference), or NULL when there is none. Never raises.
+PyObject* current_span_new_ref();
+
+// kind from "server"/"client"/... or an int (pyrometer.SpanKind). -1 + error.
+int parse_kind(PyObject* kind, common::otlp::SpanKind* out);
+// Python value -> attribute value. False (no exception) for None or when the
+// value cannot be converted; the caller counts the drop.
+bool to_attr_value(PyObject* value, AttrValue* out);
+// Adds every item of a dict/mapping to `attrs`. -1 with an exception when
+// `mapping` is not a mapping or a key is not a str.
+int add_attributes(std::vector<Attribute>& attrs, PyObject* mapping);
+// Attribute value -> new Python object.
+PyObject* from_attr_value(const AttrValue& value);
+// A finished span as a dict (test-only capture and diagnostics).
+PyObject* record_to_dict(const SpanRecord& rec);
+
+// Records `exc` (with its traceback) on the span's record; `extra` (a
+// mapping or NULL) adds attributes to the exception event. 0 or -1.
+int record_exception(PySpan* s, PyObject* exc, PyObject* extra, bool escaped);
+
+// A new SpanContext (remote parent). NULL with an exception on failure.
+PyObject* new_span_context(const uint8_t trace_id[16], const uint8_t span_id[8], uint8_t flags,
+                           std::string trace_state, std::string baggage);
+
+// The decorator: a callable that runs `func` inside a new span per call.
+// `tmpl` supplies name (or NULL: func.__qualname__), kind and attributes.
+PyObject* make_decorator(PySpan* tmpl, PyObject* func);
+// The Python factory for coroutine functions:
+// factory(func, name, kind: int, attributes: dict | None) -> async wrapper.
+int set_async_factory(PyObject* factory);
+
+}  // namespace pyrometer::agent::py
