@@ -16,6 +16,19 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // ---- mapping ----------------------------------------------------------------
 
+namespace {
+// Whether the real number b^index (scale > 0, irrational unless a power of
+// two) lies below v, decided in long double (64-bit significand on x86-64):
+// correct unless b^index is within about 2^-11 ulp of v.
+[[gnu::noinline]] bool real_boundary_below(int64_t index, int32_t scale, double v) {
+  const int64_t q = index >> scale;
+  const int64_t r = index - (q << scale);
+  const long double b =
+      std::ldexp(std::exp2(std::ldexp(static_cast<long double>(r), -scale)), static_cast<int>(q));
+  return b < static_cast<long double>(v);
+}
+}  // namespace
+
 int32_t exp_map_to_index(double v, int32_t scale) {
   if (v < DBL_MIN) v = DBL_MIN;  // subnormals share the lowest normal bucket
   // Read the binary exponent and significand from the bits (v is normal and
@@ -39,12 +52,15 @@ int32_t exp_map_to_index(double v, int32_t scale) {
   int64_t index = (exp2 << scale) + r;
   const double tolerance = pow2 * 0x1p-40;
   if (m - static_cast<double>(r) < tolerance || static_cast<double>(r) + 1.0 - m < tolerance) {
-    // Close to an edge: settle it against the boundary function itself so
-    // that mapping and boundaries agree exactly.
-    if (v <= exp_lower_boundary(index, scale)) {
+    // Close to an edge: settle it against the real boundary b^index. Where v
+    // differs from the double nearest that boundary, comparing with that double
+    // decides; where v equals it, the side is decided in extended precision.
+    const double lo = exp_lower_boundary(index, scale);
+    if (v < lo || (v == lo && !real_boundary_below(index, scale, v))) {
       --index;
-    } else if (v > exp_lower_boundary(index + 1, scale)) {
-      ++index;
+    } else {
+      const double hi = exp_lower_boundary(index + 1, scale);
+      if (v > hi || (v == hi && real_boundary_below(index + 1, scale, v))) ++index;
     }
   }
   return static_cast<int32_t>(index);
@@ -333,22 +349,31 @@ Status ExpHistogram::from_otlp(const otlp::ExponentialHistogramDataPoint& p, Exp
   }
   uint64_t total = p.zero_count;
   const otlp::ExponentialBuckets* in[2] = {&p.positive, &p.negative};
-  for (const otlp::ExponentialBuckets* b : in) {
-    if (b->bucket_counts.empty()) continue;
-    const int64_t last = int64_t{b->offset} + static_cast<int64_t>(b->bucket_counts.size()) - 1;
-    if (last > std::numeric_limits<int32_t>::max()) {
-      return Status::invalid_argument("exponential histogram: bucket index overflows int32");
-    }
-    // Every bucket must hold some double: upper edge above 0, lower edge finite.
-    if (!(exp_lower_boundary(int64_t{b->offset} + 1, p.scale) > 0.0) ||
-        !std::isfinite(exp_lower_boundary(last, p.scale))) {
-      return Status::invalid_argument("exponential histogram: bucket index out of range at scale " +
-                                      std::to_string(p.scale));
-    }
-    for (uint64_t c : b->bucket_counts) {
+  // Occupied index range of each sign (zero counts at either end ignored).
+  bool occupied[2] = {false, false};
+  int64_t first[2] = {0, 0}, last[2] = {0, 0};
+  for (int s = 0; s < 2; ++s) {
+    const otlp::ExponentialBuckets& b = *in[s];
+    for (size_t k = 0; k < b.bucket_counts.size(); ++k) {
+      const uint64_t c = b.bucket_counts[k];
+      if (c == 0) continue;
       if (__builtin_add_overflow(total, c, &total)) {
         return Status::invalid_argument("exponential histogram: bucket counts overflow");
       }
+      const int64_t index = int64_t{b.offset} + static_cast<int64_t>(k);
+      if (!occupied[s]) first[s] = index;
+      last[s] = index;
+      occupied[s] = true;
+    }
+    if (!occupied[s]) continue;
+    if (last[s] > std::numeric_limits<int32_t>::max()) {
+      return Status::invalid_argument("exponential histogram: bucket index overflows int32");
+    }
+    // Every bucket must hold some double: upper edge above 0, lower edge finite.
+    if (!(exp_lower_boundary(first[s] + 1, p.scale) > 0.0) ||
+        !std::isfinite(exp_lower_boundary(last[s], p.scale))) {
+      return Status::invalid_argument("exponential histogram: bucket index out of range at scale " +
+                                      std::to_string(p.scale));
     }
   }
   if (total != p.count) {
@@ -359,12 +384,10 @@ Status ExpHistogram::from_otlp(const otlp::ExponentialHistogramDataPoint& p, Exp
   ExpHistogram h(options);
   const int base_change = std::max(0, p.scale - h.options_.max_scale);
   int change = base_change;
-  for (const otlp::ExponentialBuckets* b : in) {
-    if (b->bucket_counts.empty()) continue;
-    const int64_t lo = int64_t{b->offset} >> base_change;
-    const int64_t hi =
-        (int64_t{b->offset} + static_cast<int64_t>(b->bucket_counts.size()) - 1) >> base_change;
-    change = std::max(change, base_change + h.change_needed(lo, hi));
+  for (int s = 0; s < 2; ++s) {
+    if (!occupied[s]) continue;
+    change = std::max(
+        change, base_change + h.change_needed(first[s] >> base_change, last[s] >> base_change));
   }
   if (p.scale - change < kExpHistogramMinScale) {
     return Status::invalid_argument("exponential histogram: bucket range impossible at scale " +

@@ -18,13 +18,15 @@ namespace pyrometer::common {
 //   base^i < v <= base^(i+1)          (upper-inclusive, as OTLP specifies).
 // Scale s and s-1 nest: bucket i at scale s lies inside bucket i>>1 at s-1.
 //
-// Exactness: for s <= 0 the index comes from the binary exponent (frexp), so it
-// is exact. For s > 0 it comes from log2 of the significand scaled by 2^s (a
-// power of two, so the scaling is exact); when the result lies within 2^(s-40)
-// of a bucket edge it is checked against exp_lower_boundary() and corrected.
-// Hence exp_lower_boundary(i) < v <= exp_lower_boundary(i + 1) holds for every
-// v, and powers of two (the only representable exact boundaries for s > 0)
-// land exactly where they belong.
+// Exactness: for s <= 0 the index comes from the binary exponent, so it is
+// exact. For s > 0 it comes from log2 of the significand scaled by 2^s (a
+// power of two, so the scaling is exact); when that lies within 2^(s-40) of
+// an integer, v is compared with the double nearest the real edge b^i, and
+// when v equals that double the side is decided in long double. So powers of
+// two (the only representable edges) are exact, every other v lands in the
+// bucket of the real, irrational edges (agreeing with the OTel SDKs, checked
+// against their reference values), barring an edge within ~2^-11 ulp of a
+// double. exp_lower_boundary(i) <= v <= exp_lower_boundary(i + 1) always holds.
 //
 // Values below the smallest normal double (2^-1022, i.e. subnormals) are
 // mapped as if they were 2^-1022.

@@ -10,18 +10,29 @@ namespace pyrometer::common {
 
 namespace {
 
-inline bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+// Character classes by table: the loop runs per byte of every captured query.
+enum : uint8_t { kSpace = 1, kDigit = 2, kHex = 4, kIdentStart = 8, kIdentChar = 16 };
+constexpr std::array<uint8_t, 256> make_classes() {
+  std::array<uint8_t, 256> t{};
+  for (int c : {' ', '\t', '\n', '\r', '\f', '\v'}) t[c] = kSpace;
+  for (int c = '0'; c <= '9'; ++c) t[c] = kDigit | kHex | kIdentChar;
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = kIdentStart | kIdentChar;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = kIdentStart | kIdentChar;
+  for (int c = 'a'; c <= 'f'; ++c) t[c] |= kHex;
+  for (int c = 'A'; c <= 'F'; ++c) t[c] |= kHex;
+  t['_'] = kIdentStart | kIdentChar;
+  t['$'] = kIdentChar;
+  for (int c = 0x80; c <= 0xff; ++c) t[c] = kIdentStart | kIdentChar;  // UTF-8 bytes
+  return t;
 }
-inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
-inline bool is_hex(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-inline bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-inline bool is_ident_start(char c) {
-  return is_alpha(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
-}
-inline bool is_ident_char(char c) { return is_ident_start(c) || is_digit(c) || c == '$'; }
+constexpr std::array<uint8_t, 256> kClass = make_classes();
+
+inline uint8_t cls(char c) { return kClass[static_cast<unsigned char>(c)]; }
+inline bool is_space(char c) { return cls(c) & kSpace; }
+inline bool is_digit(char c) { return cls(c) & kDigit; }
+inline bool is_hex(char c) { return cls(c) & kHex; }
+inline bool is_ident_start(char c) { return cls(c) & kIdentStart; }
+inline bool is_ident_char(char c) { return cls(c) & kIdentChar; }
 
 inline char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 32) : c; }
 
@@ -304,6 +315,11 @@ size_t Normalizer::skip_quoted(size_t i, char quote, bool backslash) const {
   // i points at the opening quote; returns the index just past the closing one.
   size_t j = i + 1;
   while (j < sql_.size()) {
+    if (!backslash) {
+      // No escapes but doubling: jump straight to the next quote (memchr).
+      j = sql_.find(quote, j);
+      if (j == std::string_view::npos) return sql_.size();
+    }
     const char c = sql_[j];
     if (backslash && c == '\\') {
       j += 2;
