@@ -112,7 +112,7 @@ class Span:
 
     def set_error_type(self, error_type: str) -> None:
         self.native.set_attribute("error.type", error_type)
-        self.native.set_status_error(error_type)
+        self.native.set_status("error", error_type)
 
     def detach(self) -> None:
         token, self._token = self._token, None

@@ -6,8 +6,6 @@ Literal values never leave the process unless PYROMETER_CAPTURE_SQL_VALUES=true.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from typing import Any, Awaitable, Callable, Mapping
 
 from pyrometer.integrations import _common
@@ -15,45 +13,14 @@ from pyrometer.integrations import _common
 TARGET = None  # a base for the driver integrations; nothing to patch on import
 SUPPORTED = "PEP 249"
 
-# Python fallback for when the native normaliser is not in this build: literals become `?`,
-# IN-lists collapse, whitespace folds. The native one (same contract) is preferred.
-_LITERALS = re.compile(
-    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"(?=\s*(?:,|\)|$))|\b[xX]'[0-9a-fA-F]*'"
-    r"|(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\b|\$\d+|%\(\w+\)s|%s|:\w+"
-)
-_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
-_SPACE = re.compile(r"\s+")
-_TABLE = re.compile(
-    r"\b(?:FROM|INTO|UPDATE|JOIN|TABLE(?:\s+IF\s+(?:NOT\s+)?EXISTS)?)\s+([\w.\"`\[\]]+)",
-    re.IGNORECASE,
-)
-_OPERATIONS = frozenset(
-    "SELECT INSERT UPDATE DELETE REPLACE UPSERT MERGE CREATE DROP ALTER TRUNCATE BEGIN COMMIT "
-    "ROLLBACK SAVEPOINT RELEASE PRAGMA SET SHOW EXPLAIN CALL COPY VACUUM ANALYZE GRANT".split()
-)
 
-
-def _normalize_py(text: str) -> tuple[str, str, str, str]:
-    normalized = _SPACE.sub(" ", _LIST.sub("(?)", _LITERALS.sub("?", text))).strip()
-    words = normalized.split(" ", 1)
-    operation = words[0].upper() if words and words[0].upper() in _OPERATIONS else ""
-    if normalized[:4].upper() == "WITH":
-        found = re.search(r"\)\s*(SELECT|INSERT|UPDATE|DELETE)\b", normalized, re.IGNORECASE)
-        operation = found.group(1).upper() if found else "WITH"
-    match = _TABLE.search(normalized)
-    table = match.group(1).strip('"`[]') if match else ""
-    fingerprint = hashlib.blake2b(normalized.lower().encode(), digest_size=8).hexdigest()
-    return normalized, fingerprint, operation, table
-
-
-def normalize(text: str) -> tuple[str, str, str, str]:
-    """(normalized text, fingerprint hex, operation, table) — native when available."""
+def normalize(text: str, system: str = "") -> tuple[str, str, str, str]:
+    """(normalized text, fingerprint hex, operation, table) from the native normaliser
+    (native/common/sql_normalizer.h). Without it the caller's span start fails, is reported
+    once, and the statement runs untraced: no literal value can leak through a fallback."""
     from pyrometer import _native
 
-    native = getattr(_native, "normalize_sql", None)
-    if native is not None:
-        return tuple(native(text))  # type: ignore[return-value]
-    return _normalize_py(text)
+    return tuple(_native.normalize_sql(text, system))  # type: ignore[return-value]
 
 
 def query_text(query: Any, context: Any = None) -> str:
@@ -72,7 +39,7 @@ def start_span(
 ) -> _common.Span:
     """Starts the CLIENT span of one statement (current until ended)."""
     text = query_text(query, context)
-    normalized, fingerprint, operation, table = normalize(text)
+    normalized, fingerprint, operation, table = normalize(text, system)
     name = f"{operation} {table}" if operation and table else operation or system
     attrs = dict(conn_attrs)
     attrs["db.system.name"] = system
