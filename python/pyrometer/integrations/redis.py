@@ -52,9 +52,10 @@ def _start_pipeline(pipe: Any) -> _common.Span | None:
     try:
         names = [_command_name(tuple(args)) for args, _ in pipe.command_stack]
         attrs = _attrs(pipe)
-        transaction = getattr(pipe, "transaction", None)  # asyncio: is_transaction
+        # sync: .transaction; asyncio: .is_transaction (there .transaction is a method)
+        transaction = getattr(pipe, "is_transaction", None)
         if transaction is None:
-            transaction = getattr(pipe, "is_transaction", False)
+            transaction = getattr(pipe, "transaction", False)
         explicit = getattr(pipe, "explicit_transaction", False)
         operation = "MULTI" if transaction or explicit else "PIPELINE"
         attrs["db.operation.name"] = operation
