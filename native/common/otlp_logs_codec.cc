@@ -13,6 +13,7 @@ using protozero::pbf_writer;
 namespace {
 
 void decode_log_record(pbf_reader r, proto::DecodePath& p, LogRecord* out) {
+  out->attributes.reserve(proto::count_field(r, 6));
   while (proto::next_field(r, p)) {
     switch (r.tag()) {
       case 1:
@@ -57,6 +58,7 @@ void decode_log_record(pbf_reader r, proto::DecodePath& p, LogRecord* out) {
 }
 
 void decode_scope_logs(pbf_reader r, proto::DecodePath& p, ScopeLogs* out) {
+  out->log_records.reserve(proto::count_field(r, 2));
   while (proto::next_field(r, p)) {
     switch (r.tag()) {
       case 1:

@@ -85,6 +85,7 @@ void decode_status(pbf_reader r, proto::DecodePath& p, Span* out) {
 }
 
 void decode_span(pbf_reader r, proto::DecodePath& p, Span* out) {
+  out->attributes.reserve(proto::count_field(r, 9));
   while (proto::next_field(r, p)) {
     switch (r.tag()) {
       case 1:
@@ -147,6 +148,7 @@ void decode_span(pbf_reader r, proto::DecodePath& p, Span* out) {
 }
 
 void decode_scope_spans(pbf_reader r, proto::DecodePath& p, ScopeSpans* out) {
+  out->spans.reserve(proto::count_field(r, 2));
   while (proto::next_field(r, p)) {
     switch (r.tag()) {
       case 1:

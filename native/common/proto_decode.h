@@ -169,6 +169,19 @@ void append_uint64s(protozero::pbf_reader& r, DecodePath& p, const char* name,
 void append_int64s(protozero::pbf_reader& r, DecodePath& p, const char* name,
                    std::vector<int64_t>* out);
 
+// Occurrences of field `tag` in the rest of the message `r` reads (r is a copy
+// and is not advanced). Decoders reserve repeated fields with it: one pass over
+// the keys is cheaper than growing a vector of large structs several times.
+// Malformed input throws, as the decode itself would.
+inline size_t count_field(protozero::pbf_reader r, uint32_t tag) {
+  size_t n = 0;
+  while (r.next()) {
+    n += r.tag() == tag;
+    r.skip();
+  }
+  return n;
+}
+
 // Requires an id of exactly `want` bytes or none at all (OTLP: 16-byte trace
 // ids, 8-byte span ids; empty means "not set").
 inline void check_id_length(std::string_view id, size_t want, DecodePath& p, const char* name) {
