@@ -61,6 +61,8 @@ def _start(scope: Scope) -> _common.Span:
         "user_agent.original": user_agent,
         "network.protocol.version": scope.get("http_version"),
     }
+    if _common.worker_attributes:
+        attrs.update(_common.worker_attributes)
     verb = "WEBSOCKET" if websocket else ("HTTP" if method == "_OTHER" else method)
     span = _common.start(verb, _common.SERVER, attrs, headers)
     span.method = verb
