@@ -172,12 +172,16 @@ void append_int64s(protozero::pbf_reader& r, DecodePath& p, const char* name,
 // Occurrences of field `tag` in the rest of the message `r` reads (r is a copy
 // and is not advanced). Decoders reserve repeated fields with it: one pass over
 // the keys is cheaper than growing a vector of large structs several times.
-// Malformed input throws, as the decode itself would.
-inline size_t count_field(protozero::pbf_reader r, uint32_t tag) {
+// On malformed input it returns the count so far and leaves the error to the
+// real decode pass, which can name the field.
+inline size_t count_field(protozero::pbf_reader r, uint32_t tag) noexcept {
   size_t n = 0;
-  while (r.next()) {
-    n += r.tag() == tag;
-    r.skip();
+  try {
+    while (r.next()) {
+      n += r.tag() == tag;
+      r.skip();
+    }
+  } catch (const protozero::exception&) {
   }
   return n;
 }
