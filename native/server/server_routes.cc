@@ -1,0 +1,19 @@
+// add_server_routes: wires the stages' endpoints onto one Router.
+#include "server/server_routes.h"
+
+#include "server/ingest/rpc_status.h"
+#include "server/query/query_routes.h"
+
+namespace pyrometer::server {
+
+void add_server_routes(http::Router* router, store::Store* store, ingest::IngestMetrics* metrics,
+                       size_t max_body_bytes, ingest::ExtraCounters extra) {
+  router->set_error_formatter(ingest::otlp_error_formatter());
+  ingest::add_otlp_routes(router, store, metrics);
+  ingest::add_profile_route(router, store, metrics, max_body_bytes);
+  ingest::add_ops_routes(router, store, metrics, std::move(extra));
+  query::add_trace_route(router, store);
+  query::add_logs_route(router, store);
+}
+
+}  // namespace pyrometer::server
