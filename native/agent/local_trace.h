@@ -70,10 +70,15 @@ class LocalTrace {
 
   bool sampled() const { return sampled_; }
 
-  // The incoming `baggage` header of a remote parent (validated), propagated
-  // by inject() from every span of this trace. Set once, right after
-  // construction and before the trace is shared; read-only afterwards.
-  void set_baggage(std::string baggage) { baggage_ = std::move(baggage); }
+  // The remote parent's `tracestate` and `baggage` headers (validated),
+  // stamped on every span of this trace and propagated by inject(). Set once,
+  // right after construction and before the trace is shared; read-only
+  // afterwards, so any thread may read them without the lock.
+  void set_remote_headers(std::string trace_state, std::string baggage) {
+    trace_state_ = std::move(trace_state);
+    baggage_ = std::move(baggage);
+  }
+  const std::string& trace_state() const { return trace_state_; }
   const std::string& baggage() const { return baggage_; }
 
   // Adds an attribute for the local root (set_user / set_tag from any span of
@@ -99,6 +104,7 @@ class LocalTrace {
   const bool sampled_;
   const bool tail_keep_;
   const uint64_t fork_generation_;
+  std::string trace_state_;
   std::string baggage_;
 
   std::mutex mu_;

@@ -4,6 +4,7 @@
 #include <Python.h>
 #include <structmember.h>
 
+#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -16,9 +17,10 @@ namespace pyrometer::agent::py {
 namespace {
 
 PyTypeObject* g_wrapper_type = nullptr;
-PyObject* g_iscoroutinefunction = nullptr;  // inspect.iscoroutinefunction
-PyObject* g_update_wrapper = nullptr;       // functools.update_wrapper
-PyObject* g_async_factory = nullptr;        // set by pyrometer.api
+std::atomic<PyObject*> g_iscoroutinefunction{nullptr};  // inspect.iscoroutinefunction
+std::atomic<PyObject*> g_update_wrapper{nullptr};       // functools.update_wrapper
+// Set by pyrometer.api at import; replaced ones are leaked (a reader may hold them).
+std::atomic<PyObject*> g_async_factory{nullptr};
 
 // Carries a __dict__ so functools.update_wrapper can copy __name__, __doc__,
 // __wrapped__ ... (inspect.signature and introspection then see the original).
@@ -127,14 +129,6 @@ PyType_Spec kWrapperSpec = {
     kWrapperSlots,
 };
 
-PyObject* import_attr(const char* module, const char* name) {
-  PyObject* mod = PyImport_ImportModule(module);
-  if (mod == nullptr) return nullptr;
-  PyObject* attr = PyObject_GetAttrString(mod, name);
-  Py_DECREF(mod);
-  return attr;
-}
-
 // `tmpl`'s name, or the function's __qualname__ (then __name__) for bare use.
 PyObject* span_name_for(PySpan* tmpl, PyObject* func) {
   if (tmpl != nullptr && tmpl->name != nullptr && PyUnicode_Check(tmpl->name)) {
@@ -173,14 +167,12 @@ PyObject* make_decorator(PySpan* tmpl, PyObject* func) {
   const std::vector<Attribute> empty;
   const std::vector<Attribute>& attrs = tmpl != nullptr ? tmpl->rec.attributes : empty;
 
-  if (g_iscoroutinefunction == nullptr) {
-    g_iscoroutinefunction = import_attr("inspect", "iscoroutinefunction");
-    if (g_iscoroutinefunction == nullptr) {
-      Py_DECREF(name);
-      return nullptr;
-    }
+  PyObject* iscoro = cached_import(g_iscoroutinefunction, "inspect", "iscoroutinefunction");
+  if (iscoro == nullptr) {
+    Py_DECREF(name);
+    return nullptr;
   }
-  PyObject* is_coro = PyObject_CallOneArg(g_iscoroutinefunction, func);
+  PyObject* is_coro = PyObject_CallOneArg(iscoro, func);
   if (is_coro == nullptr) {
     Py_DECREF(name);
     return nullptr;
@@ -188,11 +180,13 @@ PyObject* make_decorator(PySpan* tmpl, PyObject* func) {
   const int coro = PyObject_IsTrue(is_coro);
   Py_DECREF(is_coro);
   if (coro == 1) {
-    if (g_async_factory == nullptr) {
+    PyObject* factory = g_async_factory.load(std::memory_order_acquire);
+    if (factory == nullptr) {
       // pyrometer.api registers the factory when it is imported.
       PyObject* api = PyImport_ImportModule("pyrometer.api");
       Py_XDECREF(api);
-      if (g_async_factory == nullptr) {
+      factory = g_async_factory.load(std::memory_order_acquire);
+      if (factory == nullptr) {
         Py_DECREF(name);
         if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "no async span wrapper");
         return nullptr;
@@ -200,10 +194,10 @@ PyObject* make_decorator(PySpan* tmpl, PyObject* func) {
     }
     PyObject* kind_obj = PyLong_FromLong(static_cast<long>(kind));
     PyObject* attrs_obj = attrs.empty() ? Py_NewRef(Py_None) : attrs_dict(attrs);
-    PyObject* result = (kind_obj && attrs_obj)
-                           ? PyObject_CallFunctionObjArgs(g_async_factory, func, name, kind_obj,
-                                                          attrs_obj, nullptr)
-                           : nullptr;
+    PyObject* result =
+        (kind_obj && attrs_obj)
+            ? PyObject_CallFunctionObjArgs(factory, func, name, kind_obj, attrs_obj, nullptr)
+            : nullptr;
     Py_XDECREF(kind_obj);
     Py_XDECREF(attrs_obj);
     Py_DECREF(name);
@@ -222,18 +216,17 @@ PyObject* make_decorator(PySpan* tmpl, PyObject* func) {
   w->attrs = attrs.empty() ? nullptr : new std::vector<Attribute>(attrs);
   w->kind = kind;
   PyObject_GC_Track(reinterpret_cast<PyObject*>(w));
-  if (g_update_wrapper == nullptr) g_update_wrapper = import_attr("functools", "update_wrapper");
-  PyObject* updated = g_update_wrapper
-                          ? PyObject_CallFunctionObjArgs(
-                                g_update_wrapper, reinterpret_cast<PyObject*>(w), func, nullptr)
-                          : nullptr;
+  PyObject* update = cached_import(g_update_wrapper, "functools", "update_wrapper");
+  PyObject* updated =
+      update ? PyObject_CallFunctionObjArgs(update, reinterpret_cast<PyObject*>(w), func, nullptr)
+             : nullptr;
   if (updated == nullptr) PyErr_Clear();  // e.g. a callable without __name__: still works
   Py_XDECREF(updated);
   return reinterpret_cast<PyObject*>(w);
 }
 
 int set_async_factory(PyObject* factory) {
-  Py_XSETREF(g_async_factory, Py_NewRef(factory));
+  g_async_factory.store(Py_NewRef(factory), std::memory_order_release);
   return 0;
 }
 

@@ -19,7 +19,7 @@ namespace {
 // Frames beyond this (deep recursion) keep the innermost ones, where it failed.
 constexpr size_t kMaxFrames = 128;
 
-PyObject* g_format_exception = nullptr;  // traceback.format_exception, imported lazily
+std::atomic<PyObject*> g_format_exception{nullptr};  // traceback.format_exception
 
 bool attr_utf8(PyObject* obj, const char* name, std::string* out) {
   PyObject* v = PyObject_GetAttrString(obj, name);
@@ -65,21 +65,14 @@ std::string message(PyObject* exc) {
 
 // traceback.format_exception(type, exc, tb) joined: the text users know.
 std::string stacktrace_text(PyObject* exc, PyObject* tb) {
-  if (g_format_exception == nullptr) {
-    PyObject* mod = PyImport_ImportModule("traceback");
-    if (mod != nullptr) {
-      g_format_exception = PyObject_GetAttrString(mod, "format_exception");
-      Py_DECREF(mod);
-    }
-    if (g_format_exception == nullptr) {
-      PyErr_Clear();
-      return std::string();
-    }
+  PyObject* format = cached_import(g_format_exception, "traceback", "format_exception");
+  if (format == nullptr) {
+    PyErr_Clear();
+    return std::string();
   }
   std::string out;
-  PyObject* lines =
-      PyObject_CallFunctionObjArgs(g_format_exception, reinterpret_cast<PyObject*>(Py_TYPE(exc)),
-                                   exc, tb ? tb : Py_None, nullptr);
+  PyObject* lines = PyObject_CallFunctionObjArgs(format, reinterpret_cast<PyObject*>(Py_TYPE(exc)),
+                                                 exc, tb ? tb : Py_None, nullptr);
   if (lines != nullptr) {
     PyObject* empty = PyUnicode_FromString("");
     PyObject* joined = empty ? PyUnicode_Join(empty, lines) : nullptr;

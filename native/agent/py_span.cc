@@ -452,6 +452,8 @@ PySpan* new_span(PyObject* name, PyObject* kind, PyObject* attributes, PyObject*
 
 void start_span(PySpan* s) {
   if (s->state != SpanState::kCreated) return;
+  // From the parent we read only what is fixed once it started (ids, flags,
+  // the LocalTrace): its record may be ending on another thread right now.
   PyObject* parent = s->parent;
   s->parent = nullptr;
   if (parent == nullptr) parent = current_span_new_ref();
@@ -462,7 +464,6 @@ void start_span(PySpan* s) {
     std::memcpy(rec.parent_span_id, p->rec.span_id, 8);
     rec.has_parent = true;
     rec.trace_flags = p->rec.trace_flags;
-    if (!p->rec.trace_state.empty()) rec.trace_state = p->rec.trace_state;
     s->trace = p->trace;
     s->trace->ref();
     s->root_span_id = p->root_span_id;
@@ -476,7 +477,6 @@ void start_span(PySpan* s) {
       std::memcpy(rec.parent_span_id, remote->span_id, 8);
       rec.has_parent = true;
       rec.parent_is_remote = true;
-      rec.trace_state = *remote->trace_state;
       ps = (remote->flags & 1) ? ParentState::kRemoteSampled : ParentState::kRemoteNotSampled;
     } else {
       store_be64(nonzero_random(), rec.trace_id);
@@ -488,7 +488,9 @@ void start_span(PySpan* s) {
     rec.trace_flags =
         static_cast<uint8_t>(((remote ? remote->flags : 0x02) & ~1) | (sampled ? 1 : 0));
     s->trace = new LocalTrace(sampled, config.tail_keep, fork_generation());
-    if (remote != nullptr && !remote->baggage->empty()) s->trace->set_baggage(*remote->baggage);
+    if (remote != nullptr && !(remote->trace_state->empty() && remote->baggage->empty())) {
+      s->trace->set_remote_headers(*remote->trace_state, *remote->baggage);
+    }
     s->is_local_root = true;
   }
   Py_XDECREF(parent);
@@ -524,6 +526,7 @@ void end_span(PySpan* s) {
     rec.name = "<invalid name>";
     tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
   }
+  if (!s->trace->trace_state().empty()) rec.trace_state = s->trace->trace_state();
   tracer_counters().spans_ended.fetch_add(1, std::memory_order_relaxed);
   try {
     Pipeline* out = active_tracer_output();

@@ -4,6 +4,7 @@
 
 #include <Python.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -51,6 +52,26 @@ extern PyObject* g_current_var;  // the ContextVar holding the current Span
 
 inline bool is_span(PyObject* o) { return Py_TYPE(o) == g_span_type; }
 inline bool is_span_context(PyObject* o) { return Py_TYPE(o) == g_span_context_type; }
+
+// `module.name`, imported on first use and cached in `slot` (a strong
+// reference kept for the life of the process). Thread-safe without the GIL:
+// racing first callers both import, one wins, the other drops its copy.
+// NULL with an exception set if the import fails.
+inline PyObject* cached_import(std::atomic<PyObject*>& slot, const char* module, const char* name) {
+  PyObject* cached = slot.load(std::memory_order_acquire);
+  if (cached != nullptr) return cached;
+  PyObject* mod = PyImport_ImportModule(module);
+  if (mod == nullptr) return nullptr;
+  PyObject* attr = PyObject_GetAttrString(mod, name);
+  Py_DECREF(mod);
+  if (attr == nullptr) return nullptr;
+  PyObject* expected = nullptr;
+  if (!slot.compare_exchange_strong(expected, attr, std::memory_order_acq_rel)) {
+    Py_DECREF(attr);
+    return expected;
+  }
+  return attr;
+}
 
 // Creates the types and the ContextVar, adds them to `module`. -1 on error.
 int init_span_types(PyObject* module);

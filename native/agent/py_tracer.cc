@@ -5,6 +5,7 @@
 #include <nanobind/nanobind.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -25,8 +26,10 @@
 namespace pyrometer::agent::py {
 namespace {
 
-PyObject* g_noop = nullptr;  // when set (agent disabled), span() returns it
-PyObject* g_kw[4];           // interned "name", "kind", "attributes", "parent"
+// When set (agent disabled), span() returns it. Replaced values are leaked on
+// purpose: another thread may be returning the old one right now.
+std::atomic<PyObject*> g_noop{nullptr};
+PyObject* g_kw[4];  // interned "name", "kind", "attributes", "parent"
 
 // Matches keyword names of span()/start_span(): 0..3 or -1.
 int keyword_index(PyObject* key) {
@@ -71,13 +74,13 @@ PyObject* py_span(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyObject* 
   if (name != nullptr && !PyUnicode_Check(name) && name != Py_None) {
     // Bare decorator: @pyrometer.span
     if (PyCallable_Check(name) && a[1] == nullptr && a[2] == nullptr && a[3] == nullptr) {
-      if (g_noop != nullptr) return Py_NewRef(name);
+      if (g_noop.load(std::memory_order_acquire) != nullptr) return Py_NewRef(name);
       return make_decorator(nullptr, name);
     }
     PyErr_SetString(PyExc_TypeError, "span name must be str");
     return nullptr;
   }
-  if (g_noop != nullptr) return Py_NewRef(g_noop);
+  if (PyObject* noop = g_noop.load(std::memory_order_acquire)) return Py_NewRef(noop);
   return reinterpret_cast<PyObject*>(new_span(name ? name : Py_None, a[1], a[2], a[3]));
 }
 
@@ -91,7 +94,7 @@ PyObject* py_start_span(PyObject*, PyObject* const* args, Py_ssize_t nargs, PyOb
     PyErr_SetString(PyExc_TypeError, "start_span() needs a str name");
     return nullptr;
   }
-  if (g_noop != nullptr) return Py_NewRef(g_noop);
+  if (PyObject* noop = g_noop.load(std::memory_order_acquire)) return Py_NewRef(noop);
   PySpan* s = new_span(a[0], a[1], a[2], a[3]);
   if (s != nullptr) start_span(s);
   return reinterpret_cast<PyObject*>(s);
@@ -204,7 +207,7 @@ PyObject* py_inject(PyObject*, PyObject*) {
   tp.flags = s->rec.trace_flags;
   char header[common::TraceParent::kHeaderSize];
   common::format_traceparent(tp, header);
-  const std::string& state = s->rec.trace_state;
+  const std::string& state = s->trace->trace_state();
   const std::string& baggage = s->trace->baggage();
   PyObject* result = Py_BuildValue("(s#s#s#)", header, static_cast<Py_ssize_t>(sizeof(header)),
                                    state.data(), static_cast<Py_ssize_t>(state.size()),
@@ -316,7 +319,7 @@ PyObject* py_set_async_decorator(PyObject*, PyObject* factory) {
 
 // _set_noop(obj | None): while set, span()/start_span() return obj (agent disabled).
 PyObject* py_set_noop(PyObject*, PyObject* obj) {
-  Py_XSETREF(g_noop, obj == Py_None ? nullptr : Py_NewRef(obj));
+  g_noop.store(obj == Py_None ? nullptr : Py_NewRef(obj), std::memory_order_release);
   Py_RETURN_NONE;
 }
 

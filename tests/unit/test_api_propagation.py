@@ -91,3 +91,16 @@ def test_server_span_without_headers_starts_a_new_trace(captured: Captured) -> N
     s.end()
     (span,) = captured.drain()
     assert span["parent_span_id"] is None and span["trace_id"] != TID
+
+
+def test_child_started_after_its_remote_rooted_parent_ended_keeps_tracestate(
+    captured: Captured,
+) -> None:
+    incoming = {"traceparent": f"00-{TID}-{PID}-01", "tracestate": "vendor=abc"}
+    server = api.start_server_span("GET /late", incoming)
+    server.end()
+    with api.span("late", parent=server):
+        pass
+    spans = captured.by_name()
+    assert spans["late"]["trace_state"] == "vendor=abc"
+    assert spans["late"]["parent_span_id"] == server.span_id
