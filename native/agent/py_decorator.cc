@@ -52,7 +52,7 @@ PyObject* wrapper_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
   if (token != nullptr) {
     detach(token);
     Py_DECREF(token);
-    if (s->is_local_root) clear_thread_root();
+    if (s->is_local_root) republish_current_root();
   }
   end_span(s);
   Py_DECREF(s);

@@ -111,7 +111,9 @@ PyObject* span_exit(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
     s->token = nullptr;
     detach(token);
     Py_DECREF(token);
-    if (s->is_local_root) clear_thread_root();
+    // Leaving a local root: the thread's root is now the enclosing one, if any
+    // (children never change it, so they skip this lookup).
+    if (s->is_local_root) republish_current_root();
   }
   end_span(s);
   Py_RETURN_FALSE;
@@ -569,6 +571,17 @@ int detach(PyObject* token) {
   if (t == nullptr) PyErr_Clear();
   Py_XDECREF(t);
   return 0;
+}
+
+void republish_current_root() {
+  PyObject* now = current_span_new_ref();
+  PySpan* s = reinterpret_cast<PySpan*>(now);
+  if (now != nullptr && is_span(now) && s->trace != nullptr) {
+    publish_thread_root(s->rec.trace_id, s->root_span_id, 0);
+  } else {
+    clear_thread_root();
+  }
+  Py_XDECREF(now);
 }
 
 PyObject* current_span_new_ref() {

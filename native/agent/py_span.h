@@ -91,6 +91,9 @@ PyObject* attach(PyObject* s);
 // or already used) falls back to set(token.old_value), silently, and counts.
 // Returns 0, never raises.
 int detach(PyObject* token);
+// Publishes the local root of whatever span is current now (after a detach)
+// in the thread-roots table, or clears this thread's entry. Never raises.
+void republish_current_root();
 // The current span (new reference), or NULL when there is none. Never raises.
 PyObject* current_span_new_ref();
 

@@ -118,16 +118,7 @@ PyObject* py_attach(PyObject*, PyObject* span) {
 
 PyObject* py_detach(PyObject*, PyObject* token) {
   if (token != Py_None) detach(token);
-  PyObject* now = current_span_new_ref();
-  if (now == nullptr) {
-    clear_thread_root();
-  } else {
-    PySpan* s = reinterpret_cast<PySpan*>(now);
-    if (is_span(now) && s->trace != nullptr) {
-      publish_thread_root(s->rec.trace_id, s->root_span_id, 0);
-    }
-    Py_DECREF(now);
-  }
+  republish_current_root();
   Py_RETURN_NONE;
 }
 

@@ -17,6 +17,9 @@ _API = (
     "set_user",
     "set_tag",
     "trace",
+    "start_span",
+    "SpanKind",
+    "StatusCode",
 )
 __all__ = ["__version__", *_API]
 

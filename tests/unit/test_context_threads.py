@@ -103,3 +103,19 @@ def test_concurrent_threads_each_build_their_own_trees(captured: Captured) -> No
     for i in range(8):
         for j in range(50):
             assert spans[f"t{i}-c{j}"]["parent_span_id"] == spans[f"t{i}-r{j}"]["span_id"]
+
+
+def test_thread_root_returns_to_the_enclosing_local_root() -> None:
+    from pyrometer import _native
+
+    me = threading.get_native_id()
+    remote = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+    with api.span("outer") as outer:
+        with api.start_server_span("inner-root", remote) as inner:
+            assert inner.is_local_root
+            assert _native._thread_root(me) == (inner.trace_id, inner.span_id)
+        assert _native._thread_root(me) == (outer.trace_id, outer.span_id)
+        token = api.attach(api.start_server_span("attached", remote))
+        api.detach(token)
+        assert _native._thread_root(me) == (outer.trace_id, outer.span_id)
+    assert _native._thread_root(me) is None
