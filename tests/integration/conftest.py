@@ -2,3 +2,4 @@
 
 from services import echo_server, postgres, redis_server  # noqa: F401  (pytest fixtures)
 from spans import capture, clean_integrations  # noqa: F401  (pytest fixtures)
+from pyrometer_server import pyrometer_server, pyrometer_server_factory  # noqa: F401  (pytest fixtures)
