@@ -76,6 +76,9 @@ int span_clear(PyObject* self) {
 void span_dealloc(PyObject* self) {
   PySpan* s = reinterpret_cast<PySpan*>(self);
   PyObject_GC_UnTrack(self);
+  if (s->state == SpanState::kStarted) {
+    tracer_counters().spans_abandoned.fetch_add(1, std::memory_order_relaxed);
+  }
   Py_CLEAR(s->token);
   Py_CLEAR(s->parent);
   Py_CLEAR(s->name);

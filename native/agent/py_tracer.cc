@@ -244,6 +244,7 @@ PyObject* py_stats(PyObject*, PyObject*) {
       {"events_dropped", t.events_dropped.load()},
       {"context_reset_fallbacks", t.context_reset_fallbacks.load()},
       {"end_twice", t.end_twice.load()},
+      {"spans_abandoned", t.spans_abandoned.load()},
       {"internal_errors", t.internal_errors.load()},
       {"traces_kept", l.traces_kept.load()},
       {"traces_not_kept", l.traces_not_kept.load()},

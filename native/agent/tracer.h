@@ -20,7 +20,10 @@ struct TracerCounters {
   // e.g. a span entered in one task and exited in another): we fell back to
   // set(previous value) silently. Counted instead of logged on purpose.
   std::atomic<uint64_t> context_reset_fallbacks{0};
-  std::atomic<uint64_t> end_twice{0};        // end() on an ended span (ignored)
+  std::atomic<uint64_t> end_twice{0};  // end() on an ended span (ignored)
+  // Started spans garbage-collected without end(): lost (as in OTel), counted
+  // so that a missing end() in an integration shows up in diagnostics.
+  std::atomic<uint64_t> spans_abandoned{0};
   std::atomic<uint64_t> internal_errors{0};  // a Python error inside our hooks
 };
 TracerCounters& tracer_counters();

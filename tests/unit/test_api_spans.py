@@ -198,3 +198,13 @@ def test_local_trace_is_bounded(captured: Captured) -> None:
     spans = captured.drain()
     assert len(spans) == 1001  # 1000 buffered children + the root
     assert _native._tracer_stats()["spans_over_trace_limit"] == before + 5
+
+
+def test_a_started_span_dropped_without_end_is_counted_not_exported(captured: Captured) -> None:
+    from pyrometer import _native
+
+    before = _native._tracer_stats()["spans_abandoned"]
+    s = api.start_span("forgotten")
+    del s
+    assert _native._tracer_stats()["spans_abandoned"] == before + 1
+    assert captured.drain() == []
