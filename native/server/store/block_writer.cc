@@ -1,0 +1,237 @@
+// Block writer implementation: sort, re-dictionary, encode columns, fsync,
+// rename. Sorting spans by trace id makes the trace-id column a run-length
+// list (one 16-byte id per trace) and keeps a trace's spans in one page.
+#include "server/store/block_writer.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <numeric>
+#include <set>
+
+#include "server/store/column_codec.h"
+#include "server/store/column_file.h"
+#include "server/store/crc32c.h"
+#include "server/store/log_table.h"
+#include "server/store/metric_table.h"
+#include "server/store/span_table.h"
+#include "server/store/trace_index.h"
+
+namespace pyrometer::server::store {
+namespace {
+
+Status write_synced(FileOps* ops, const std::string& path, std::string_view data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::io_error("create " + path + ": " + std::strerror(errno));
+  Status s = ops->write_all(fd, data, path);
+  if (s.ok()) s = ops->sync(fd, path);
+  ::close(fd);
+  return s;
+}
+
+template <typename Less>
+Status sorted_copy(const Table& src, Less less, Table* out) {
+  std::vector<uint32_t> perm(src.rows());
+  std::iota(perm.begin(), perm.end(), 0);
+  std::stable_sort(perm.begin(), perm.end(), less);
+  for (uint32_t r : perm) {
+    Status s = out->append_from(src, r);
+    if (!s.ok()) return s;
+  }
+  return Status::ok_status();
+}
+
+}  // namespace
+
+void encode_blob_file(std::string_view raw, std::string* out) {
+  size_t start = out->size();
+  put_fixed32(out, kBlobFileMagic);
+  out->push_back(static_cast<char>(kBlobFileVersion & 0xff));
+  out->push_back(static_cast<char>(kBlobFileVersion >> 8));
+  out->append(2, '\0');
+  put_fixed64(out, raw.size());
+  zstd_compress(raw, kZstdLevel, out);
+  put_fixed32(out, crc32c(std::string_view(*out).substr(start)));
+}
+
+Status decode_blob_file(std::string_view file, std::string* raw) {
+  if (file.size() < 20 || get_fixed32(file.data()) != kBlobFileMagic) {
+    return Status::corruption("blob file: bad magic");
+  }
+  if (crc32c(file.substr(0, file.size() - 4)) != get_fixed32(file.data() + file.size() - 4)) {
+    return Status::corruption("blob file: checksum mismatch");
+  }
+  uint64_t n = get_fixed64(file.data() + 8);
+  if (n > (1ull << 32)) return Status::corruption("blob file: size");
+  return zstd_decompress(file.substr(16, file.size() - 20), n, raw);
+}
+
+std::string block_dir_name(uint64_t id) {
+  char name[24];
+  std::snprintf(name, sizeof name, "%016" PRIx64, id);
+  return name;
+}
+
+void remove_dir(const std::string& dir) {
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      ::unlink((dir + "/" + n).c_str());
+    }
+    ::closedir(d);
+  }
+  ::rmdir(dir.c_str());
+}
+
+Status write_block(const std::string& blocks_dir, uint64_t id, const BlockInput& in, FileOps* ops,
+                   BlockMeta* meta) {
+  *meta = BlockMeta();
+  meta->id = id;
+  meta->wal_seq_end = in.wal_seq_end;
+  meta->parents = in.parents;
+  meta->min_time = UINT64_MAX;
+  meta->max_time = 0;
+  auto widen = [&](uint64_t t) {
+    meta->min_time = std::min(meta->min_time, t);
+    meta->max_time = std::max(meta->max_time, t);
+  };
+
+  // Sort and rebuild dictionaries (only strings still referenced survive).
+  Table spans(&span_schema()), logs(&log_schema()), metrics(&metric_schema());
+  Status s;
+  if (in.spans) {
+    const Table& t = *in.spans;
+    const std::string& ids = t.col(kSpanTraceId).bytes;
+    s = sorted_copy(
+        t,
+        [&](uint32_t a, uint32_t b) {
+          int c = std::memcmp(ids.data() + a * 16ull, ids.data() + b * 16ull, 16);
+          return c != 0 ? c < 0 : t.int_at(kSpanStart, a) < t.int_at(kSpanStart, b);
+        },
+        &spans);
+    if (!s.ok()) return s;
+  }
+  if (in.logs && s.ok()) {
+    const Table& t = *in.logs;
+    s = sorted_copy(
+        t, [&](uint32_t a, uint32_t b) { return t.int_at(kLogTime, a) < t.int_at(kLogTime, b); },
+        &logs);
+    if (!s.ok()) return s;
+  }
+  if (in.metrics) {
+    const Table& t = *in.metrics;
+    s = sorted_copy(
+        t,
+        [&](uint32_t a, uint32_t b) {
+          std::string_view na = t.str_at(kMetName, a), nb = t.str_at(kMetName, b);
+          if (na != nb) return na < nb;
+          return t.int_at(kMetTime, a) < t.int_at(kMetTime, b);
+        },
+        &metrics);
+    if (!s.ok()) return s;
+  }
+
+  std::string tmp_dir = blocks_dir + "/" + block_dir_name(id) + ".tmp";
+  std::string final_dir = blocks_dir + "/" + block_dir_name(id);
+  remove_dir(tmp_dir);
+  if (::mkdir(tmp_dir.c_str(), 0755) != 0) {
+    return Status::io_error("mkdir " + tmp_dir + ": " + std::strerror(errno));
+  }
+  auto put_file = [&](const std::string& name, std::string_view data) {
+    Status st = write_synced(ops, tmp_dir + "/" + name, data);
+    if (st.ok()) meta->files.push_back({name, data.size(), crc32c(data)});
+    return st;
+  };
+  std::string buf;
+  std::set<std::string> services;
+  auto write_table = [&](const Table& t, int rle_col) -> Status {
+    if (t.rows() == 0) return Status::ok_status();
+    std::string name = t.schema().name;
+    buf.clear();
+    std::string raw;
+    t.dict().serialize(&raw);
+    encode_blob_file(raw, &buf);
+    Status st = put_file(name + ".dict", buf);
+    for (size_t c = 0; st.ok() && c < t.schema().columns.size(); ++c) {
+      buf.clear();
+      encode_column_file(t, static_cast<int>(c), static_cast<int>(c) == rle_col, &buf);
+      st = put_file(name + "." + t.schema().columns[c].name, buf);
+    }
+    return st;
+  };
+
+  s = write_table(spans, kSpanTraceId);
+  if (s.ok() && spans.rows() > 0) {
+    TraceIndex idx = TraceIndex::build(spans, kSpanTraceId, kPageRows);
+    meta->trace_count = idx.trace_count();
+    buf.clear();
+    idx.serialize(&buf);
+    s = put_file("spans.trace_index", buf);
+    std::set<std::string> names;
+    for (size_t r = 0; r < spans.rows(); ++r) {
+      widen(spans.int_at(kSpanStart, r));
+      services.emplace(spans.str_at(kSpanService, r));
+      if (names.size() <= kMetaMaxNames) names.emplace(spans.str_at(kSpanName, r));
+    }
+    meta->names_complete = names.size() <= kMetaMaxNames;
+    if (!meta->names_complete) names.erase(std::prev(names.end()));
+    meta->span_names.assign(names.begin(), names.end());
+  }
+  if (s.ok()) s = write_table(logs, -1);
+  for (size_t r = 0; r < logs.rows(); ++r) {
+    widen(logs.int_at(kLogTime, r));
+    services.emplace(logs.str_at(kLogService, r));
+  }
+  if (s.ok()) s = write_table(metrics, -1);
+  for (size_t r = 0; r < metrics.rows(); ++r) {
+    widen(metrics.int_at(kMetTime, r));
+    services.emplace(metrics.str_at(kMetService, r));
+  }
+  if (s.ok() && in.rollups && in.rollups->size() > 0) {
+    std::string raw;
+    in.rollups->serialize(&raw);
+    buf.clear();
+    encode_blob_file(raw, &buf);
+    s = put_file("rollups", buf);
+    widen(in.rollups->min_minute());
+    widen(in.rollups->max_minute());
+    meta->rollup_rows = in.rollups->size();
+  }
+  if (s.ok() && in.profiles && in.profiles->size() > 0) {
+    std::string raw;
+    in.profiles->serialize(&raw);
+    buf.clear();
+    encode_blob_file(raw, &buf);
+    s = put_file("profiles", buf);
+    widen(in.profiles->min_minute());
+    widen(in.profiles->max_minute());
+    meta->profile_rows = in.profiles->size();
+  }
+  meta->span_rows = spans.rows();
+  meta->log_rows = logs.rows();
+  meta->metric_rows = metrics.rows();
+  meta->services.assign(services.begin(), services.end());
+  if (meta->min_time > meta->max_time) meta->min_time = meta->max_time = 0;
+  if (s.ok()) {
+    buf.clear();
+    meta->serialize(&buf);
+    s = write_synced(ops, tmp_dir + "/meta", buf);
+  }
+  if (s.ok()) s = sync_dir(tmp_dir);
+  if (s.ok() && ::rename(tmp_dir.c_str(), final_dir.c_str()) != 0) {
+    s = Status::io_error("rename " + tmp_dir + ": " + std::strerror(errno));
+  }
+  if (s.ok()) s = sync_dir(blocks_dir);
+  if (!s.ok()) remove_dir(tmp_dir);
+  return s;
+}
+
+}  // namespace pyrometer::server::store
