@@ -15,7 +15,7 @@ LIST_MODULES = "import sys; print('\\n'.join(sorted(sys.modules)))"
 # Top-level stdlib packages the bootstrap and the agent may load (logging, config, threads).
 ALLOWED_STDLIB = {
     "_abc", "_ast", "_collections", "_contextvars", "_functools", "_opcode", "_operator", "_sre",
-    "_string", "_thread", "_typing", "_weakref", "_weakrefset", "abc", "ast", "atexit",
+    "_json", "_string", "_thread", "_typing", "_weakref", "_weakrefset", "abc", "ast", "atexit",
     "collections", "contextlib", "contextvars", "copy", "copyreg", "dataclasses", "dis", "enum",
     "functools", "gc", "importlib", "inspect", "itertools", "json", "keyword", "linecache",
     "logging", "opcode", "operator", "re", "reprlib", "signal", "sitecustomize", "string",
