@@ -282,12 +282,12 @@ std::optional<double> ExpHistogram::quantile(double q) const {
   if (rank == count_) return max_;
   auto clamp = [this](double x) { return std::clamp(x, min_, max_); };
   // The minimax-relative-error point of (L, U]: 2LU/(L+U), written so that
-  // L*U cannot overflow.
+  // neither L*U nor 2L can overflow.
   auto estimate = [this](int64_t index) {
     const double lo = exp_lower_boundary(index, scale_);
     const double hi = exp_lower_boundary(index + 1, scale_);
     if (!std::isfinite(hi)) return lo;
-    return 2.0 * lo / (1.0 + lo / hi);
+    return lo * (2.0 / (1.0 + lo / hi));  // the factor is in [1, 2): no overflow
   };
   uint64_t seen = 0;
   if (!negative_.empty_) {

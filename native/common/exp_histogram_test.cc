@@ -474,6 +474,25 @@ TEST(ExpHistogramTest, HugeAndTinyValuesTogether) {
   EXPECT_LE(std::fabs(mid - 1.0), h.relative_error_bound());
 }
 
+// Regression (found by the fuzzer): 2*L overflowed for buckets near DBL_MAX,
+// so the estimate became infinite and clamped to the wrong end.
+TEST(ExpHistogramTest, QuantilesNearDblMaxStayMonotone) {
+  ExpHistogram h;
+  for (double v : {-DBL_MAX, -DBL_MAX, -0x1.fffffffffffcp+1023, -0x1.fff003400a9fcp+1023,
+                   0x1.008000000a9ffp-1011, 0x1.008000000a9ffp-1011}) {
+    h.record(v);
+  }
+  double prev = -kInf;
+  for (double q = 0; q <= 1.0; q += 0.125) {
+    const double est = *h.quantile(q);
+    EXPECT_GE(est, prev) << q;
+    EXPECT_TRUE(std::isfinite(est));
+    prev = est;
+  }
+  EXPECT_LT(*h.quantile(0.625), -0x1.ff0p+1023);
+  EXPECT_GT(*h.quantile(0.625), -DBL_MAX);
+}
+
 TEST(ExpHistogramTest, QuantileEdgeCases) {
   ExpHistogram h;
   EXPECT_FALSE(h.quantile(0.5));

@@ -120,7 +120,8 @@ class Normalizer {
   size_t skip_quoted(size_t i, char quote, bool backslash) const;
   size_t skip_number(size_t i) const;
   size_t skip_block_comment(size_t i) const;
-  bool sign_allowed() const;
+  // Whether the previous token lets a value start here (unary sign, :name).
+  bool value_may_follow() const;
 
   std::string_view sql_;
   std::string& out_;
@@ -179,7 +180,7 @@ void Normalizer::emit(Tok t, std::string_view text, bool values_structure) {
   prev_ = t;
 }
 
-bool Normalizer::sign_allowed() const {
+bool Normalizer::value_may_follow() const {
   switch (prev_) {
     case Tok::kNone:
     case Tok::kOpen:
@@ -419,7 +420,7 @@ void Normalizer::run() {
       emit_literal();
       continue;
     }
-    if ((c == '-' || c == '+') && sign_allowed() &&
+    if ((c == '-' || c == '+') && value_may_follow() &&
         (is_digit(at(i + 1)) || (at(i + 1) == '.' && is_digit(at(i + 2))))) {
       i = skip_number(i + 1);
       emit_literal();
@@ -439,10 +440,29 @@ void Normalizer::run() {
         continue;
       }
       if (d == '(') {
+        // pyformat %(key)s. Keys are names; whitespace and comments inside are
+        // skipped so that the normalised text (which loses them) is read the
+        // same way again: normalising stays idempotent.
         size_t j = i + 2;
-        while (j < n && sql_[j] != ')' && (is_ident_char(sql_[j]) || sql_[j] == '-')) ++j;
+        bool closed = false;
+        while (j < n) {
+          const char k = sql_[j];
+          if (k == ')') {
+            closed = true;
+            break;
+          }
+          if (k == '/' && at(j + 1) == '*') {
+            j = skip_block_comment(j);
+          } else if ((k == '-' && at(j + 1) == '-') || (mysql_ && k == '#')) {
+            while (j < n && sql_[j] != '\n') ++j;
+          } else if (is_ident_char(k) || is_space(k) || k == '-' || k == '.') {
+            ++j;
+          } else {
+            break;
+          }
+        }
         const char f = at(j + 1);
-        if (at(j) == ')' && (f == 's' || f == 'b' || f == 't')) {
+        if (closed && (f == 's' || f == 'b' || f == 't') && !is_ident_char(at(j + 2))) {
           i = j + 2;
           emit_literal();
           continue;
@@ -485,9 +505,10 @@ void Normalizer::run() {
         i += 2;
         continue;
       }
-      const char before = i > 0 ? sql_[i - 1] : ' ';
+      // A named parameter stands where a value may: after an operator, '(',
+      // ',' or a keyword (not after an identifier, literal or ')': a[1:n]).
       const bool named = is_ident_start(at(i + 1)) || is_digit(at(i + 1));
-      if (named && !is_ident_char(before) && before != ']' && before != ')' && before != '"') {
+      if (named && value_may_follow()) {
         ++i;
         while (is_ident_char(at(i))) ++i;
         emit_literal();
@@ -514,11 +535,27 @@ void Normalizer::run() {
         emit_literal();
         continue;
       }
-      if (word == "__" && sql_.substr(j).starts_with("[POSTCOMPILE_")) {
-        const size_t end = sql_.find(']', j);
-        i = end == std::string_view::npos ? n : end + 1;
-        emit_literal();
-        continue;
+      if (word == "__" && at(j) == '[') {
+        // SQLAlchemy's unexpanded IN parameter. Whitespace and comments after
+        // '[' are skipped because the normalised text drops them.
+        size_t k = j + 1;
+        while (k < n) {
+          if (is_space(sql_[k])) {
+            ++k;
+          } else if (sql_[k] == '/' && at(k + 1) == '*') {
+            k = skip_block_comment(k);
+          } else if ((sql_[k] == '-' && at(k + 1) == '-') || (mysql_ && sql_[k] == '#')) {
+            while (k < n && sql_[k] != '\n') ++k;
+          } else {
+            break;
+          }
+        }
+        if (sql_.substr(k).starts_with("POSTCOMPILE_")) {
+          const size_t end = sql_.find(']', k);
+          i = end == std::string_view::npos ? n : end + 1;
+          emit_literal();
+          continue;
+        }
       }
       i = j;
       if (iequals(word, "TRUE") || iequals(word, "FALSE")) {

@@ -220,6 +220,28 @@ TEST(SqlNormalizerTest, MalformedInputNeverFails) {
   EXPECT_EQ(norm(deep), "SELECT " + std::string(200, '(') + "?" + std::string(200, ')'));
 }
 
+// The server may re-normalise stored text, so normalising twice changes
+// nothing. Includes the shapes the fuzzer found (whitespace and comments
+// inside a pyformat key or after SQLAlchemy's "__[").
+TEST(SqlNormalizerTest, NormalisedTextIsAFixedPoint) {
+  const char* cases[] = {
+      "SELECT \"app_user\".\"id\" FROM \"app_user\" WHERE \"app_user\".\"id\" = %s LIMIT 21",
+      "SELECT users.id \nFROM users \nWHERE users.id IN (__[POSTCOMPILE_id_1])",
+      "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING",
+      "SELECT a FROM t WHERE x = %(a )s AND y = %(b/* c */)s",
+      "SELECT a FROM t WHERE x IN (__[ POSTCOMPILE_x]) AND y IN (__[/* c */POSTCOMPILE_y])",
+      "SELECT a[1:2], b::text, :name, - 1, x-1, 'it''s', $$q$$ FROM t -- c",
+      "UPDATE t SET a = E'\\'' , b = N'x' WHERE c = ANY(ARRAY[1, 2])",
+  };
+  for (const char* c : cases) {
+    const std::string once = norm(c);
+    EXPECT_EQ(norm(once), once) << c;
+  }
+  EXPECT_EQ(norm("SELECT a FROM t WHERE x = %(a )s"), "SELECT a FROM t WHERE x = ?");
+  EXPECT_EQ(norm("SELECT a FROM t WHERE x IN (__[ POSTCOMPILE_x])"),
+            "SELECT a FROM t WHERE x IN (?)");
+}
+
 TEST(SqlNormalizerTest, ReusedResultIsReset) {
   NormalizedSql r;
   normalize_sql("UPDATE a SET x = 1", &r);
