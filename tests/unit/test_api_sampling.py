@@ -124,10 +124,16 @@ def test_bad_sampler_config_gives_a_warning_and_a_usable_default(captured: Captu
     assert captured.configure("traceidratio", "0.25") is None
 
 
-def test_start_reads_sampler_from_config(captured: Captured) -> None:
-    from pyrometer import config
+def test_start_reads_sampler_from_config_and_starts_the_pipeline(
+    captured: Captured, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pyrometer import _native, config
 
-    api._start(config.load(env={"OTEL_TRACES_SAMPLER": "always_off"}))
+    started: list[object] = []
+    monkeypatch.setattr(_native, "start_pipeline", started.append, raising=False)
+    cfg = config.load(env={"OTEL_TRACES_SAMPLER": "always_off"})
+    api._start(cfg)
+    assert started == [cfg]  # the pipeline gets the same Config (no network in this test)
     with api.span("x") as s:
         assert not s.sampled
     api._start(config.load(env={}))
