@@ -8,6 +8,7 @@ namespace nb = nanobind;
 namespace pyrometer::agent::py {
 void register_tracer(nb::module_& m);  // py_tracer.cc: spans, context, sampling
 void register_sql(nb::module_& m);     // py_sql.cc: SQL normaliser for DB integrations
+void register_pipeline(nb::module_& m);  // py_pipeline.cc: export pipeline, runtime probes
 }  // namespace pyrometer::agent::py
 
 NB_MODULE(_native, m) {
@@ -15,4 +16,5 @@ NB_MODULE(_native, m) {
   m.attr("ABI_VERSION") = 1;
   pyrometer::agent::py::register_tracer(m);
   pyrometer::agent::py::register_sql(m);
+  pyrometer::agent::py::register_pipeline(m);
 }

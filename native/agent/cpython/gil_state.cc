@@ -1,0 +1,74 @@
+// GIL state readers per CPython version. 3.11: _PyRuntime.ceval.gil (struct
+// _gil_runtime_state in Include/internal/pycore_gil.h). Others: unsupported for now.
+#include "agent/cpython/gil_state.h"
+
+#include <Python.h>
+
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+// The internal headers need Py_BUILD_CORE. Their C11 <stdatomic.h> branch does
+// not compile as C++, so take the GCC-builtin branch: _Py_atomic_int and
+// _Py_atomic_address then become structs of a plain int / uintptr_t with the
+// same size and alignment as the _Atomic versions the interpreter was built
+// with, so every offset below matches the real _PyRuntime.
+#undef HAVE_STD_ATOMIC
+#ifndef HAVE_BUILTIN_ATOMIC
+#define HAVE_BUILTIN_ATOMIC 1
+#endif
+#undef _PyGC_FINALIZED
+#define Py_BUILD_CORE 1
+#include "internal/pycore_runtime.h"
+#undef Py_BUILD_CORE
+#define PYROMETER_GIL_311 1
+#endif
+
+namespace pyrometer::agent::cpython {
+
+#if defined(PYROMETER_GIL_311)
+
+static_assert(sizeof(((_gil_runtime_state*)nullptr)->locked) == sizeof(int),
+              "_Py_atomic_int layout differs from int");
+static_assert(sizeof(((_gil_runtime_state*)nullptr)->last_holder) == sizeof(void*),
+              "_Py_atomic_address layout differs from a pointer");
+
+bool read_gil_state(GilSnapshot* out) {
+  _gil_runtime_state* gil = &_PyRuntime.ceval.gil;
+  // Relaxed atomic loads: the interpreter writes these with atomics (locked,
+  // last_holder) or under gil->mutex (switch_number); a torn/stale read only
+  // costs one sample's accuracy.
+  int locked = __atomic_load_n(&gil->locked._value, __ATOMIC_RELAXED);
+  if (locked < 0) return false;  // -1: GIL not created yet (or destroyed)
+  out->locked = locked != 0;
+  out->holder = __atomic_load_n(&gil->last_holder._value, __ATOMIC_RELAXED);
+  out->switch_number = __atomic_load_n(&gil->switch_number, __ATOMIC_RELAXED);
+  return true;
+}
+
+const char* gil_state_unsupported_reason() { return nullptr; }
+
+#else
+
+// 3.12 moved the GIL to interp->ceval.gil (a pointer); 3.13+ publishes layout in
+// _Py_DebugOffsets but, as of 3.13, not the GIL's fields. Not tested on this
+// machine (CPython 3.11 only), so reported as unsupported rather than guessed.
+bool read_gil_state(GilSnapshot*) { return false; }
+const char* gil_state_unsupported_reason() {
+  return "GIL sampling is implemented for CPython 3.11 only in this build";
+}
+
+#endif
+
+std::vector<std::pair<uintptr_t, uint64_t>> thread_state_map() {
+  std::vector<std::pair<uintptr_t, uint64_t>> out;
+  PyInterpreterState* interp = PyInterpreterState_Get();
+  for (PyThreadState* t = PyInterpreterState_ThreadHead(interp); t != nullptr;
+       t = PyThreadState_Next(t)) {
+#if PY_VERSION_HEX >= 0x030B0000
+    out.emplace_back(reinterpret_cast<uintptr_t>(t), static_cast<uint64_t>(t->native_thread_id));
+#else
+    out.emplace_back(reinterpret_cast<uintptr_t>(t), static_cast<uint64_t>(t->thread_id));
+#endif
+  }
+  return out;
+}
+
+}  // namespace pyrometer::agent::cpython

@@ -1,0 +1,144 @@
+// Exporter: the one native thread that drains the export queues, collects
+// metrics, encodes OTLP protobuf, gzips and POSTs it — never touching Python.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "agent/diagnostics.h"
+#include "agent/export_queue.h"
+#include "agent/http_client.h"
+#include "agent/log_records.h"
+#include "agent/otlp_batch.h"
+#include "agent/span_record.h"
+
+namespace pyrometer::agent {
+
+using Trace = std::vector<SpanRecord>;
+using TraceQueue = ExportQueue<Trace>;
+using LogQueue = ExportQueue<LogRecordData>;
+
+// Something that contributes metric points at each metrics interval (RED
+// aggregates, runtime metrics). collect() runs on the exporter thread only;
+// it must not block and must not call into Python.
+class MetricsSource {
+ public:
+  virtual ~MetricsSource() = default;
+  // Appends the points of the interval [start_ns, now_ns] (wall clock).
+  virtual void collect(MetricsBuilder* out, uint64_t start_ns, uint64_t now_ns) = 0;
+};
+
+struct ExporterConfig {
+  std::string traces_url;  // full URLs, e.g. http://127.0.0.1:8321/v1/traces
+  std::string metrics_url;
+  std::string logs_url;
+  std::vector<std::pair<std::string, std::string>> headers;  // incl. Authorization
+  std::chrono::milliseconds export_interval{5000};           // traces and logs
+  std::chrono::milliseconds metrics_interval{10000};         // RED and runtime metrics
+  size_t max_batch_spans = 512;
+  size_t max_batch_logs = 512;
+  int max_attempts = 5;  // per batch, then dropped and counted
+  std::chrono::milliseconds retry_initial{500};
+  std::chrono::milliseconds retry_max{30000};
+  std::chrono::milliseconds retry_after_max{60000};  // cap on a server's Retry-After
+  HttpClient::Options http;
+};
+
+struct ExporterStats {
+  uint64_t sent_spans = 0;
+  uint64_t sent_logs = 0;
+  uint64_t sent_points = 0;
+  uint64_t requests = 0;
+  uint64_t failed_requests = 0;  // any non-2xx or connection error, retried or not
+  uint64_t retries = 0;
+  uint64_t dropped_spans = 0;  // queue full + gave up
+  uint64_t dropped_logs = 0;
+  uint64_t dropped_points = 0;
+  uint64_t partial_rejected = 0;
+};
+
+// Lifecycle: constructed stopped; the thread starts on ensure_started() (the
+// pipeline calls it lazily on first use, never at import) and stops in
+// shutdown(), which must run before interpreter finalisation only for tidiness:
+// the thread never calls into Python, so it is safe to outlive the GIL.
+// Thread-safety: every public method may be called from any thread.
+class Exporter {
+ public:
+  // The queues, resource, sources and diagnostics must outlive the exporter.
+  Exporter(ExporterConfig cfg, const ExportResource* resource, TraceQueue* traces, LogQueue* logs,
+           std::vector<MetricsSource*> sources, Diagnostics* diag);
+  ~Exporter();
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+
+  // Starts the thread if it is not running and shutdown() was not called.
+  void ensure_started();
+  // A full batch is waiting: export now rather than at the next tick.
+  void wake();
+  // Exports everything queued now, and the metrics; waits at most `timeout`.
+  // True when that cycle finished and every request in it succeeded.
+  bool flush(std::chrono::milliseconds timeout);
+  // Flushes (bounded by `timeout`, retries cut short), stops and joins the thread.
+  void shutdown(std::chrono::milliseconds timeout);
+  bool running() const;
+  ExporterStats stats() const;
+
+  // Fork protocol (see fork_safety.h): prepare → lock_for_fork; parent →
+  // unlock_for_fork; child → reset_in_child (forgets the parent's thread and
+  // connection; the thread restarts on the next ensure_started()).
+  void lock_for_fork();
+  void unlock_for_fork();
+  void reset_in_child();
+
+ private:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  enum class Signal { kTraces, kMetrics, kLogs };
+
+  void run();
+  bool export_traces(SteadyTime deadline);
+  bool export_logs(SteadyTime deadline);
+  bool export_metrics(SteadyTime deadline);
+  void add_self_metrics(MetricsBuilder* b, uint64_t start_ns, uint64_t now_ns);
+  // POSTs with retries; false when given up (caller counts the drop).
+  bool send(Signal signal, const std::string& url, const std::string& body, SteadyTime deadline);
+  // Sleeps up to `d`; returns false early when shutting down past the deadline.
+  bool backoff_sleep(std::chrono::milliseconds d, SteadyTime deadline);
+
+  const ExporterConfig cfg_;
+  const ExportResource* resource_;
+  TraceQueue* traces_;
+  LogQueue* logs_;
+  std::vector<MetricsSource*> sources_;
+  Diagnostics* diag_;
+  HttpUrl traces_url_, metrics_url_, logs_url_;
+  bool urls_ok_[3] = {false, false, false};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::unique_ptr<std::thread> thread_;  // guarded by mu_
+  bool stop_ = false;                    // guarded by mu_
+  bool shut_down_ = false;               // guarded by mu_
+  bool wake_ = false;                    // guarded by mu_
+  uint64_t flush_requested_ = 0;         // guarded by mu_
+  uint64_t flush_done_ = 0;              // guarded by mu_
+  bool last_cycle_ok_ = true;            // guarded by mu_
+  SteadyTime stop_deadline_{};           // guarded by mu_
+
+  // Only the exporter thread touches these.
+  HttpClient http_;
+  uint64_t last_metrics_wall_ns_ = 0;
+  uint64_t reported_dropped_[3] = {0, 0, 0};
+
+  std::atomic<uint64_t> sent_spans_{0}, sent_logs_{0}, sent_points_{0}, requests_{0},
+      failed_requests_{0}, retries_{0}, gave_up_points_{0}, partial_rejected_{0};
+};
+
+}  // namespace pyrometer::agent

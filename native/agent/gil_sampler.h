@@ -1,0 +1,85 @@
+// GilSampler: a native thread that reads the interpreter's GIL state every few
+// hundred microseconds WITHOUT taking the GIL, and accumulates held/switch counts.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace pyrometer::agent {
+
+// One reading of the GIL (see cpython/gil_state.h for where it comes from).
+struct GilSnapshot {
+  bool locked = false;
+  uintptr_t holder = 0;  // PyThreadState* of the last holder, as an integer: never dereferenced
+  uint64_t switch_number = 0;
+};
+
+// Reads the GIL state without the GIL; false when this interpreter version is
+// not supported. Must be async-safe with respect to the interpreter (plain loads).
+using GilReader = bool (*)(GilSnapshot*);
+
+// Cumulative counters since the sampler started (or since fork).
+struct GilTotals {
+  bool supported = false;
+  uint64_t samples = 0;
+  uint64_t held_samples = 0;
+  uint64_t switches = 0;  // GIL hand-overs observed (switch_number delta)
+  double elapsed_s = 0;   // sampling time covered by `samples`
+  // Held samples per holder, keyed by native thread id (0 = holder unknown:
+  // a thread state the map has not seen yet).
+  std::vector<std::pair<uint64_t, uint64_t>> held_by_thread;
+};
+
+// Thread-safety: all public methods from any thread. The sampling thread never
+// calls into Python; it only does plain loads through the GilReader.
+// Why a holder→thread map fed by Python: walking the interpreter's thread list
+// without the GIL races with thread-state deallocation, so the map is rebuilt
+// only when Python calls in (runtime probes, gil_stats()), under the GIL.
+class GilSampler {
+ public:
+  explicit GilSampler(GilReader reader,
+                      std::chrono::microseconds period = std::chrono::microseconds(500));
+  ~GilSampler();
+
+  // Starts the thread if not running; no-op when the reader reports unsupported.
+  void ensure_started();
+  void stop();
+  bool supported() const { return supported_; }
+
+  // Replaces the PyThreadState* → native thread id map.
+  void set_thread_map(std::vector<std::pair<uintptr_t, uint64_t>> map);
+  GilTotals totals() const;
+
+  // One sampling step (also used by tests with a fake reader).
+  void sample_once(double dt_s);
+
+  void lock_for_fork() { mu_.lock(); }
+  void unlock_for_fork() { mu_.unlock(); }
+  void reset_in_child();  // counters to zero, thread forgotten (restarts lazily)
+
+ private:
+  void run();
+
+  GilReader reader_;
+  const std::chrono::microseconds period_;
+  bool supported_ = false;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::unique_ptr<std::thread> thread_;                     // guarded by mu_
+  uint64_t samples_ = 0, held_ = 0, switches_ = 0;          // guarded by mu_
+  double elapsed_s_ = 0;                                    // guarded by mu_
+  bool have_last_ = false;                                  // guarded by mu_
+  uint64_t last_switch_ = 0;                                // guarded by mu_
+  std::unordered_map<uintptr_t, uint64_t> held_by_holder_;  // guarded by mu_
+  std::unordered_map<uintptr_t, uint64_t> thread_map_;      // guarded by mu_
+};
+
+}  // namespace pyrometer::agent

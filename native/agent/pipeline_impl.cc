@@ -1,0 +1,155 @@
+// PipelineImpl: routes finished spans to RED, kept traces and logs to their
+// bounded queues, and owns the lifecycle of the exporter and GIL sampler threads.
+#include "agent/pipeline_impl.h"
+
+#include <cstdio>
+
+#include "common/random.h"
+
+namespace pyrometer::agent {
+
+std::string new_instance_id() {
+  uint64_t hi = common::random_u64(), lo = common::random_u64();
+  hi = (hi & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;  // variant 10
+  char buf[37];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFull));
+  return buf;
+}
+
+namespace {
+PipelineConfig with_instance_id(PipelineConfig cfg) {
+  if (cfg.resource.instance_id.empty()) cfg.resource.instance_id = new_instance_id();
+  return cfg;
+}
+}  // namespace
+
+PipelineImpl::PipelineImpl(PipelineConfig cfg, GilReader gil_reader)
+    : cfg_(with_instance_id(std::move(cfg))),
+      traces_(cfg_.max_queue_spans, cfg_.max_queue_bytes),
+      logs_(cfg_.max_queue_logs, cfg_.max_log_bytes),
+      red_(cfg_.max_keys_per_family),
+      gil_(cfg_.gil_sampling ? gil_reader : nullptr),
+      runtime_(&gil_),
+      exporter_(cfg_.exporter, &cfg_.resource, &traces_, &logs_, {&red_, &runtime_},
+                &diagnostics()) {}
+
+PipelineImpl::~PipelineImpl() { shutdown(std::chrono::milliseconds(0)); }
+
+void PipelineImpl::start_threads() {
+  if (shut_down_.load(std::memory_order_acquire)) return;
+  exporter_.ensure_started();
+  gil_.ensure_started();
+  started_.store(true, std::memory_order_release);
+}
+
+void PipelineImpl::on_span_end(const SpanRecord& span) {
+  if (shut_down_.load(std::memory_order_relaxed)) return;
+  ensure_started();
+  red_.on_span_end(span);
+}
+
+bool PipelineImpl::above_endpoint_p99(const SpanRecord& local_root) const {
+  return red_.above_p99(local_root);
+}
+
+bool PipelineImpl::submit_trace(std::vector<SpanRecord>&& spans) {
+  if (spans.empty()) return true;
+  if (shut_down_.load(std::memory_order_relaxed)) {
+    traces_.add_dropped(spans.size());
+    return false;
+  }
+  ensure_started();
+  size_t n = spans.size(), bytes = 0;
+  for (const SpanRecord& s : spans) bytes += approx_bytes(s);
+  if (!traces_.push(std::move(spans), n, bytes)) return false;
+  if (traces_.units() >= cfg_.exporter.max_batch_spans) exporter_.wake();
+  return true;
+}
+
+bool PipelineImpl::submit_log(LogRecordData&& record) {
+  if (shut_down_.load(std::memory_order_relaxed)) {
+    logs_.add_dropped(1);
+    return false;
+  }
+  ensure_started();
+  size_t bytes = approx_bytes(record);
+  if (!logs_.push(std::move(record), 1, bytes)) return false;
+  if (logs_.units() >= cfg_.exporter.max_batch_logs) exporter_.wake();
+  return true;
+}
+
+bool PipelineImpl::flush(std::chrono::milliseconds timeout) {
+  if (shut_down_.load(std::memory_order_acquire)) return false;
+  ensure_started();
+  return exporter_.flush(timeout);
+}
+
+void PipelineImpl::shutdown(std::chrono::milliseconds timeout) {
+  if (shut_down_.exchange(true)) return;
+  gil_.stop();
+  exporter_.shutdown(timeout);
+}
+
+PipelineStats PipelineImpl::stats() const {
+  PipelineStats s;
+  ExporterStats e = exporter_.stats();
+  s.queued_spans = traces_.units();
+  s.queued_logs = logs_.units();
+  s.dropped_spans = e.dropped_spans;
+  s.dropped_logs = e.dropped_logs;
+  s.dropped_points = e.dropped_points;
+  s.sent_spans = e.sent_spans;
+  s.sent_logs = e.sent_logs;
+  s.sent_points = e.sent_points;
+  s.requests = e.requests;
+  s.failed_requests = e.failed_requests;
+  s.retries = e.retries;
+  s.partial_rejected = e.partial_rejected;
+  s.errors = diagnostics().error_count();
+  s.last_error = diagnostics().last_error();
+  s.red_overflow = red_.overflowed();
+  s.exporter_running = exporter_.running();
+  return s;
+}
+
+// Lock order (everywhere): diagnostics → exporter → trace queue → log queue →
+// RED shards → runtime → GIL sampler. No other path holds two of these in
+// another order, so prepare cannot deadlock with a running thread.
+void PipelineImpl::lock_for_fork() {
+  diagnostics().lock_for_fork();
+  exporter_.lock_for_fork();
+  traces_.lock_for_fork();
+  logs_.lock_for_fork();
+  red_.lock_for_fork();
+  runtime_.lock_for_fork();
+  gil_.lock_for_fork();
+}
+
+void PipelineImpl::unlock_for_fork() {
+  gil_.unlock_for_fork();
+  runtime_.unlock_for_fork();
+  red_.unlock_for_fork();
+  logs_.unlock_for_fork();
+  traces_.unlock_for_fork();
+  exporter_.unlock_for_fork();
+  diagnostics().unlock_for_fork();
+}
+
+void PipelineImpl::reset_in_child() {
+  common::reseed_after_fork();  // before the new instance id is drawn
+  cfg_.resource.instance_id = new_instance_id();
+  gil_.reset_in_child();
+  runtime_.reset_in_child();
+  red_.reset_in_child();
+  logs_.reset_in_child();
+  traces_.reset_in_child();
+  exporter_.reset_in_child();
+  diagnostics().reset_in_child();
+  started_.store(false, std::memory_order_release);
+}
+
+}  // namespace pyrometer::agent

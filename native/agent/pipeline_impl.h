@@ -1,0 +1,94 @@
+// PipelineImpl: the agent's Pipeline — RED aggregates, the bounded trace and
+// log queues, runtime metrics, the GIL sampler and the exporter, wired together.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "agent/diagnostics.h"
+#include "agent/export_queue.h"
+#include "agent/exporter.h"
+#include "agent/gil_sampler.h"
+#include "agent/log_records.h"
+#include "agent/pipeline.h"
+#include "agent/red_metrics.h"
+#include "agent/runtime_metrics.h"
+
+namespace pyrometer::agent {
+
+struct PipelineConfig {
+  ExportResource resource;  // instance_id is generated when empty
+  ExporterConfig exporter;
+  size_t max_queue_spans = 2048;
+  size_t max_queue_bytes = 16 << 20;  // spans; estimated heap bytes
+  size_t max_queue_logs = 2048;
+  size_t max_log_bytes = 4 << 20;
+  size_t max_keys_per_family = 1000;
+  bool gil_sampling = true;
+};
+
+struct PipelineStats {
+  uint64_t queued_spans = 0, queued_logs = 0;
+  uint64_t dropped_spans = 0, dropped_logs = 0, dropped_points = 0;
+  uint64_t sent_spans = 0, sent_logs = 0, sent_points = 0;
+  uint64_t requests = 0, failed_requests = 0, retries = 0, partial_rejected = 0;
+  uint64_t errors = 0;
+  uint64_t red_overflow = 0;
+  bool exporter_running = false;
+  std::string last_error;
+};
+
+// Thread-safety: as Pipeline (any thread, GIL or not, never blocks on I/O),
+// except flush()/shutdown(), which wait for the exporter thread: call them
+// without the GIL. Threads start lazily on first use, never in the constructor.
+class PipelineImpl final : public Pipeline {
+ public:
+  PipelineImpl(PipelineConfig cfg, GilReader gil_reader);
+  ~PipelineImpl() override;
+
+  void on_span_end(const SpanRecord& span) override;
+  bool above_endpoint_p99(const SpanRecord& local_root) const override;
+  bool submit_trace(std::vector<SpanRecord>&& spans) override;
+  bool flush(std::chrono::milliseconds timeout) override;
+
+  // Queues a log record; false (and counted) when the log queue is full.
+  bool submit_log(LogRecordData&& record);
+  // Flushes within `timeout`, then stops every thread. Later calls are no-ops;
+  // later submissions are dropped and counted.
+  void shutdown(std::chrono::milliseconds timeout);
+  bool is_shut_down() const { return shut_down_.load(std::memory_order_acquire); }
+
+  PipelineStats stats() const;
+  RuntimeMetrics& runtime() { return runtime_; }
+  GilSampler& gil() { return gil_; }
+  RedMetrics& red() { return red_; }
+  const ExportResource& resource() const { return cfg_.resource; }
+
+  // Fork protocol, driven by fork_safety.cc (pthread_atfork).
+  void lock_for_fork();
+  void unlock_for_fork();
+  void reset_in_child();  // fresh queues and aggregates, new instance id, threads restart lazily
+
+ private:
+  void ensure_started() {
+    if (!started_.load(std::memory_order_acquire)) start_threads();
+  }
+  void start_threads();
+
+  PipelineConfig cfg_;
+  TraceQueue traces_;
+  LogQueue logs_;
+  RedMetrics red_;
+  GilSampler gil_;
+  RuntimeMetrics runtime_;
+  Exporter exporter_;  // last: its thread uses the members above
+  std::atomic<bool> started_{false};
+  std::atomic<bool> shut_down_{false};
+};
+
+// A random UUID-v4 string, for service.instance.id.
+std::string new_instance_id();
+
+}  // namespace pyrometer::agent

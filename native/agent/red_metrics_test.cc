@@ -1,0 +1,169 @@
+// RedMetrics: key extraction per family, counts/errors, delta reset, the p99
+// oracle, cardinality overflow and the OTLP points it produces.
+#include "agent/red_metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace pyrometer::agent {
+namespace {
+
+using common::otlp::SpanKind;
+using common::otlp::StatusCode;
+
+SpanRecord make_span(std::string name, SpanKind kind, std::vector<Attribute> attrs,
+                     uint64_t duration_ns, StatusCode status = StatusCode::kUnset) {
+  SpanRecord s;
+  s.name = std::move(name);
+  s.kind = kind;
+  s.attributes = std::move(attrs);
+  s.start_unix_nano = 1'000'000'000;
+  s.end_unix_nano = s.start_unix_nano + duration_ns;
+  s.status_code = status;
+  return s;
+}
+
+std::string attr_str(const otlp::ExponentialHistogramDataPoint& p, std::string_view key) {
+  for (const auto& kv : p.attributes) {
+    if (kv.key == key) return std::string(kv.value.string_value);
+  }
+  return "";
+}
+
+TEST(RedMetricsTest, KeysPerFamily) {
+  RedKey k;
+  RedMetrics::key_of(
+      make_span(
+          "GET /u/1", SpanKind::kServer,
+          {{"http.route", std::string("/u/{id}")}, {"http.response.status_code", int64_t{503}}}, 1),
+      &k);
+  EXPECT_EQ(k.family, RedFamily::kServer);
+  EXPECT_EQ(k.name, "/u/{id}");
+  EXPECT_EQ(k.status_class, "5xx");
+  EXPECT_TRUE(k.error);
+
+  RedMetrics::key_of(make_span("GET", SpanKind::kClient,
+                               {{"server.address", std::string("api.example")},
+                                {"http.response.status_code", int64_t{404}}},
+                               1),
+                     &k);
+  EXPECT_EQ(k.family, RedFamily::kClient);
+  EXPECT_EQ(k.name, "api.example");
+  EXPECT_TRUE(k.error);  // a client's 4xx is an error
+
+  RedKey a, b;
+  RedMetrics::key_of(make_span("SELECT", SpanKind::kClient,
+                               {{"db.system", std::string("postgresql")},
+                                {"db.query.text", std::string("SELECT * FROM t WHERE id = 1")}},
+                               1),
+                     &a);
+  RedMetrics::key_of(make_span("SELECT", SpanKind::kClient,
+                               {{"db.system", std::string("postgresql")},
+                                {"db.query.text", std::string("SELECT * FROM t WHERE id = 42")}},
+                               1),
+                     &b);
+  EXPECT_EQ(a.family, RedFamily::kDb);
+  EXPECT_EQ(a.name.size(), 16u);
+  EXPECT_EQ(a.name, b.name);  // same statement shape, different literal
+  EXPECT_EQ(a.db_summary, b.db_summary);
+  EXPECT_NE(a.db_summary.find('?'), std::string::npos);
+  EXPECT_EQ(a.status_class, "ok");
+
+  RedMetrics::key_of(make_span("task", SpanKind::kInternal, {}, 1, StatusCode::kError), &k);
+  EXPECT_EQ(k.family, RedFamily::kSpan);
+  EXPECT_EQ(k.status_class, "error");
+}
+
+TEST(RedMetricsTest, CountsEveryEndedSpanAndResetsAfterCollect) {
+  RedMetrics red;
+  for (int i = 0; i < 1000; ++i) {
+    red.on_span_end(make_span("GET /", SpanKind::kServer, {{"http.route", std::string("/")}},
+                              1'000'000, i % 10 == 0 ? StatusCode::kError : StatusCode::kUnset));
+  }
+  ExportResource res{"svc", {}, "id"};
+  otlp::MetricsRequest req;
+  {
+    MetricsBuilder b(res, &req);
+    red.collect(&b, 1, 2);
+  }
+  const auto& metrics = req.resource_metrics[0].scope_metrics[0].metrics;
+  uint64_t hist_count = 0;
+  int64_t errors = 0;
+  for (const auto& m : metrics) {
+    if (m.name == "http.server.request.duration") {
+      EXPECT_EQ(m.temporality, otlp::AggregationTemporality::kDelta);
+      for (const auto& p : m.exp_histogram_points) {
+        hist_count += p.count;
+        EXPECT_EQ(attr_str(p, "http.route"), "/");
+        EXPECT_EQ(p.start_time_unix_nano, 1u);
+        EXPECT_EQ(p.time_unix_nano, 2u);
+      }
+    }
+    if (m.name == "pyrometer.span.errors") {
+      EXPECT_TRUE(m.is_monotonic);
+      for (const auto& p : m.number_points) errors += p.as_int;
+    }
+  }
+  EXPECT_EQ(hist_count, 1000u);
+  EXPECT_EQ(errors, 100);
+
+  otlp::MetricsRequest again;
+  {
+    MetricsBuilder b(res, &again);
+    red.collect(&b, 2, 3);
+    EXPECT_EQ(b.point_count(), 0u);  // delta: nothing new, nothing sent
+  }
+}
+
+TEST(RedMetricsTest, P99OracleNeedsSamplesThenFlagsSlowRoots) {
+  RedMetrics red;
+  auto root = [](uint64_t ns) {
+    return make_span("GET /p", SpanKind::kServer, {{"http.route", std::string("/p")}}, ns);
+  };
+  EXPECT_FALSE(red.above_p99(root(10'000'000'000)));  // unknown key
+  for (int i = 0; i < 99; ++i) red.on_span_end(root(1'000'000));
+  EXPECT_FALSE(red.above_p99(root(10'000'000'000)));  // 99 < 100 samples
+  for (int i = 0; i < 200; ++i) red.on_span_end(root(1'000'000 + i * 1000));
+  EXPECT_TRUE(red.above_p99(root(1'000'000'000)));
+  EXPECT_FALSE(red.above_p99(root(500'000)));
+}
+
+TEST(RedMetricsTest, CardinalityOverflowFoldsIntoOther) {
+  RedMetrics red(/*max_keys_per_family=*/5);
+  for (int i = 0; i < 20; ++i) {
+    red.on_span_end(make_span("op" + std::to_string(i), SpanKind::kInternal, {}, 1000));
+  }
+  EXPECT_EQ(red.overflowed(), 15u);
+  ExportResource res{"svc", {}, "id"};
+  otlp::MetricsRequest req;
+  MetricsBuilder b(res, &req);
+  red.collect(&b, 1, 2);
+  bool saw_other = false;
+  for (const auto& m : req.resource_metrics[0].scope_metrics[0].metrics) {
+    if (m.name != "pyrometer.span.duration") continue;
+    EXPECT_EQ(m.exp_histogram_points.size(), 6u);
+    for (const auto& p : m.exp_histogram_points) {
+      if (attr_str(p, "pyrometer.operation") == "__other__") {
+        saw_other = true;
+        EXPECT_EQ(p.count, 15u);
+      }
+    }
+  }
+  EXPECT_TRUE(saw_other);
+}
+
+TEST(RedMetricsTest, ResetInChildStartsFromZero) {
+  RedMetrics red;
+  red.on_span_end(make_span("x", SpanKind::kInternal, {}, 1000));
+  red.lock_for_fork();
+  red.reset_in_child();
+  ExportResource res{"svc", {}, "id"};
+  otlp::MetricsRequest req;
+  MetricsBuilder b(res, &req);
+  red.collect(&b, 1, 2);
+  EXPECT_EQ(b.point_count(), 0u);
+}
+
+}  // namespace
+}  // namespace pyrometer::agent
