@@ -14,6 +14,15 @@ void add_server_routes(http::Router* router, store::Store* store, ingest::Ingest
   ingest::add_ops_routes(router, store, metrics, std::move(extra));
   query::add_trace_route(router, store);
   query::add_logs_route(router, store);
+  query::add_services_routes(router, store);
+  query::add_timeseries_route(router, store);
+  query::add_trace_search_route(router, store);
+  query::add_errors_route(router, store);
+  query::add_queries_route(router, store);
+  query::add_insights_route(router, store);
+  query::add_tasks_route(router, store);
+  query::add_runtime_route(router, store);
+  query::add_profiles_route(router, store);
 }
 
 }  // namespace pyrometer::server

@@ -87,6 +87,8 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   size_t brace = pattern.find('{');
   if (brace != std::string::npos) {
     route.prefix = pattern.substr(0, brace);
+    size_t close = pattern.find('}', brace);
+    if (close != std::string::npos) route.suffix = pattern.substr(close + 1);
     route.parametric = true;
   } else {
     route.prefix = std::move(pattern);
@@ -144,8 +146,12 @@ void Router::dispatch(Request& request, Response* response) const {
         path_ok = request.path == route.prefix;
       } else {
         std::string_view path = request.path;
-        path_ok = path.size() > route.prefix.size() && path.starts_with(route.prefix) &&
-                  path.find('/', route.prefix.size()) == std::string_view::npos;
+        path_ok = path.size() > route.prefix.size() + route.suffix.size() &&
+                  path.starts_with(route.prefix) && path.ends_with(route.suffix);
+        if (path_ok) {
+          path.remove_suffix(route.suffix.size());
+          path_ok = path.find('/', route.prefix.size()) == std::string_view::npos;
+        }
       }
       if (!path_ok) continue;
       if (route.method != request.method) {
@@ -156,7 +162,10 @@ void Router::dispatch(Request& request, Response* response) const {
         continue;
       }
       match = &route;
-      if (route.parametric) request.path_param = request.path.substr(route.prefix.size());
+      if (route.parametric) {
+        request.path_param = request.path.substr(
+            route.prefix.size(), request.path.size() - route.prefix.size() - route.suffix.size());
+      }
       break;
     }
     if (!allowed.empty()) break;  // the path exists: do not fall through to patterns

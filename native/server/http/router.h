@@ -25,7 +25,9 @@ class Router {
   // Registers `handler` for `method` on `pattern`: either an exact path
   // ("/v1/traces") or a prefix ending in one "{name}" segment
   // ("/api/v1/traces/{id}"), which matches exactly one non-empty segment and
-  // stores it in Request::path_param. Exact patterns win over parametric ones.
+  // stores it in Request::path_param; a literal suffix may follow the braces
+  // ("/api/v1/services/{service}/endpoints"). Exact patterns win over
+  // parametric ones.
   // Setup only: not thread-safe with dispatch().
   void add(std::string method, std::string pattern, Handler handler);
 
@@ -52,6 +54,7 @@ class Router {
   struct Route {
     std::string method;
     std::string prefix;  // whole path for exact routes
+    std::string suffix;  // after the "{name}" segment of parametric routes
     bool parametric = false;
     Handler handler;
   };
