@@ -264,6 +264,18 @@ std::vector<std::shared_ptr<Head>> EmbeddedStore::all_heads() const {
   return out;
 }
 
+EmbeddedStore::ReadView EmbeddedStore::read_view() const {
+  // Both lists under both locks (heads_mu_ before blocks_mu_, as in
+  // write_frozen_locked), so a head turning into a block is seen exactly once.
+  ReadView v;
+  std::lock_guard<std::mutex> heads(heads_mu_);
+  std::lock_guard<std::mutex> blocks(blocks_mu_);
+  v.blocks = blocks_;
+  for (const auto& [h, seq] : frozen_) v.heads.push_back(h);
+  v.heads.push_back(head_);
+  return v;
+}
+
 std::vector<std::shared_ptr<Block>> EmbeddedStore::blocks_snapshot() const {
   std::lock_guard<std::mutex> lock(blocks_mu_);
   return blocks_;
@@ -373,8 +385,9 @@ void EmbeddedStore::note_block_error(const Block& b, const Status& s) {
 }
 
 Status EmbeddedStore::find_trace(std::string_view trace_id, std::vector<SpanRow>* out) {
+  ReadView view = read_view();
   if (trace_id.size() != 16) return Status::invalid_argument("trace id must be 16 bytes");
-  for (const auto& b : blocks_snapshot()) {
+  for (const auto& b : view.blocks) {
     if (!b->may_contain_trace(trace_id)) continue;
     std::vector<SpanRow> rows;
     Status s = b->find_trace(trace_id, &rows);
@@ -384,13 +397,14 @@ Status EmbeddedStore::find_trace(std::string_view trace_id, std::vector<SpanRow>
     }
     for (auto& r : rows) out->push_back(std::move(r));
   }
-  for (const auto& h : all_heads()) h->find_trace(trace_id, out);
+  for (const auto& h : view.heads) h->find_trace(trace_id, out);
   return Status::ok_status();
 }
 
 Status EmbeddedStore::scan_spans(const SpanFilter& f,
                                  const std::function<bool(const SpanRow&)>& visit) {
-  for (const auto& b : blocks_snapshot()) {
+  ReadView view = read_view();
+  for (const auto& b : view.blocks) {
     if (b->meta().span_rows == 0 || !b->overlaps(f.start_unix_nano, f.end_unix_nano)) continue;
     if (!f.service.empty() && !b->has_service(f.service)) continue;
     if (!f.name.empty() && !b->may_have_span_name(f.name)) continue;
@@ -407,7 +421,7 @@ Status EmbeddedStore::scan_spans(const SpanFilter& f,
       if (!visit(row)) return Status::ok_status();
     }
   }
-  for (const auto& h : all_heads()) {
+  for (const auto& h : view.heads) {
     if (!h->scan_spans(f, visit)) break;
   }
   return Status::ok_status();
@@ -415,7 +429,8 @@ Status EmbeddedStore::scan_spans(const SpanFilter& f,
 
 Status EmbeddedStore::scan_metric_points(const MetricFilter& f,
                                          const std::function<bool(const MetricPointRow&)>& visit) {
-  for (const auto& b : blocks_snapshot()) {
+  ReadView view = read_view();
+  for (const auto& b : view.blocks) {
     if (b->meta().metric_rows == 0 || !b->overlaps(f.start_unix_nano, f.end_unix_nano)) continue;
     if (!f.service.empty() && !b->has_service(f.service)) continue;
     Table t(&metric_schema());
@@ -430,7 +445,7 @@ Status EmbeddedStore::scan_metric_points(const MetricFilter& f,
       if (!visit(row)) return Status::ok_status();
     }
   }
-  for (const auto& h : all_heads()) {
+  for (const auto& h : view.heads) {
     if (!h->scan_metric_points(f, visit)) break;
   }
   return Status::ok_status();
@@ -438,7 +453,8 @@ Status EmbeddedStore::scan_metric_points(const MetricFilter& f,
 
 Status EmbeddedStore::scan_logs(const LogFilter& f,
                                 const std::function<bool(const LogRow&)>& visit) {
-  for (const auto& b : blocks_snapshot()) {
+  ReadView view = read_view();
+  for (const auto& b : view.blocks) {
     if (b->meta().log_rows == 0 || !b->overlaps(f.start_unix_nano, f.end_unix_nano)) continue;
     if (!f.service.empty() && !b->has_service(f.service)) continue;
     Table t(&log_schema());
@@ -453,15 +469,16 @@ Status EmbeddedStore::scan_logs(const LogFilter& f,
       if (!visit(row)) return Status::ok_status();
     }
   }
-  for (const auto& h : all_heads()) {
+  for (const auto& h : view.heads) {
     if (!h->scan_logs(f, visit)) break;
   }
   return Status::ok_status();
 }
 
 Status EmbeddedStore::read_profiles(const ProfileFilter& f, std::vector<ProfileRow>* out) {
+  ReadView view = read_view();
   std::vector<ProfileRow> rows;
-  for (const auto& b : blocks_snapshot()) {
+  for (const auto& b : view.blocks) {
     if (b->meta().profile_rows == 0 || !b->overlaps(f.start_unix_nano, f.end_unix_nano)) continue;
     ProfileSet set;
     Status s = b->read_profiles(&set);
@@ -471,7 +488,7 @@ Status EmbeddedStore::read_profiles(const ProfileFilter& f, std::vector<ProfileR
     }
     set.collect(f, &rows);
   }
-  for (const auto& h : all_heads()) h->collect_profiles(f, &rows);
+  for (const auto& h : view.heads) h->collect_profiles(f, &rows);
   merge_profile_rows(&rows);
   for (auto& r : rows) out->push_back(std::move(r));
   return Status::ok_status();
@@ -502,9 +519,10 @@ void EmbeddedStore::read_rollup_files(const RollupFilter& f, RollupSet* into) {
 
 Status EmbeddedStore::scan_rollups(const RollupFilter& f,
                                    const std::function<bool(const RollupRow&)>& visit) {
+  ReadView view = read_view();
   RollupSet merged;
   read_rollup_files(f, &merged);
-  for (const auto& b : blocks_snapshot()) {
+  for (const auto& b : view.blocks) {
     if (b->meta().rollup_rows == 0 || !b->overlaps(f.start_unix_nano, f.end_unix_nano)) continue;
     RollupSet set;
     Status s = b->read_rollups(&set);
@@ -517,7 +535,7 @@ Status EmbeddedStore::scan_rollups(const RollupFilter& f,
       return true;
     });
   }
-  for (const auto& h : all_heads()) {
+  for (const auto& h : view.heads) {
     h->scan_rollups(f, [&](const RollupRow& r) {
       merged.merge(r);
       return true;

@@ -108,6 +108,11 @@ class EmbeddedStore final : public Store {
   std::shared_ptr<Head> current_head() const;
   std::vector<std::shared_ptr<Head>> all_heads() const;
   std::vector<std::shared_ptr<Block>> blocks_snapshot() const;
+  struct ReadView {
+    std::vector<std::shared_ptr<Block>> blocks;
+    std::vector<std::shared_ptr<Head>> heads;  // frozen (oldest first), then current
+  };
+  ReadView read_view() const;
   Status write_frozen_locked();  // REQUIRES(write_mu_)
   uint64_t disk_bytes() const;
   void read_rollup_files(const RollupFilter& f, RollupSet* into);

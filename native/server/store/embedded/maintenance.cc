@@ -62,11 +62,10 @@ Status EmbeddedStore::write_frozen_locked() {
       return s;
     }
     {
-      std::lock_guard<std::mutex> lock(blocks_mu_);
+      // Atomic for readers: see read_view().
+      std::lock_guard<std::mutex> heads(heads_mu_);
+      std::lock_guard<std::mutex> blocks(blocks_mu_);
       blocks_.push_back(block);
-    }
-    {
-      std::lock_guard<std::mutex> lock(heads_mu_);
       frozen_.erase(frozen_.begin());
     }
     delete_wal_before(seq);
