@@ -1,5 +1,5 @@
-// Request-body content decoding (Content-Encoding: gzip / deflate / identity)
-// with an output cap, so a small compressed "bomb" cannot exhaust memory.
+// Request-body content decoding (Content-Encoding: gzip or identity, as OTLP/HTTP
+// allows) with an output cap, so a small compressed "bomb" cannot exhaust memory.
 #pragma once
 
 #include <cstddef>

@@ -6,7 +6,9 @@
 #include <protozero/pbf_reader.hpp>
 #include <protozero/pbf_writer.hpp>
 
+#include "common/gzip.h"
 #include "common/otlp_codec.h"
+#include "common/pprof_codec.h"
 #include "server/http/router.h"
 #include "server/server_routes.h"
 #include "server/testing/fake_store.h"
@@ -210,23 +212,20 @@ TEST_F(IngestTest, TraceByIdReadsBackAsJson) {
 }
 
 std::string tiny_pprof() {
+  common::pprof::Profile p;
+  p.string_table = {"", "cpu", "nanoseconds", "handler", "app.py"};
+  p.sample_type.push_back({1, 2});
+  p.function.push_back({.id = 1, .name = 3, .system_name = 3, .filename = 4, .start_line = 1});
+  common::pprof::Location loc;
+  loc.id = 1;
+  loc.line.push_back({.function_id = 1, .line = 12, .column = 0});
+  p.location.push_back(loc);
+  common::pprof::Sample sample;
+  sample.location_id = {1};
+  sample.value = {7};
+  p.sample.push_back(sample);
   std::string out;
-  protozero::pbf_writer w(out);
-  {
-    protozero::pbf_writer vt(w, 1);  // sample_type {type: 1, unit: 2}
-    vt.add_int64(1, 1);
-    vt.add_int64(2, 2);
-  }
-  {
-    protozero::pbf_writer s(w, 2);  // sample {location_id: [1], value: [7]}
-    std::vector<uint64_t> locations{1};
-    s.add_packed_uint64(1, locations.begin(), locations.end());
-    std::vector<int64_t> values{7};
-    s.add_packed_int64(2, values.begin(), values.end());
-  }
-  w.add_string(6, "");
-  w.add_string(6, "cpu");
-  w.add_string(6, "nanoseconds");
+  common::pprof::encode_profile(p, &out);
   return out;
 }
 
@@ -241,6 +240,16 @@ TEST_F(IngestTest, ProfileWithLabelsIsStored) {
   EXPECT_EQ(store_.profile_labels[0].route, "/users");
   EXPECT_EQ(store_.profile_labels[0].profile_type, "wall");
   EXPECT_EQ(store_.profile_labels[0].time_unix_nano, 123u);
+}
+
+TEST_F(IngestTest, GzippedProfileIsInflated) {
+  std::string gz;
+  common::gzip(tiny_pprof(), &gz);
+  EXPECT_EQ(call("POST", "/v1/profiles?service=api", "", gz).status, 200);
+  ASSERT_EQ(store_.profiles.size(), 1u);
+  EXPECT_EQ(store_.profiles[0], tiny_pprof());
+  EXPECT_EQ(store_.profile_labels[0].profile_type, "cpu");
+  EXPECT_GT(store_.profile_labels[0].time_unix_nano, 0u);
 }
 
 TEST_F(IngestTest, BadProfilesAre400) {

@@ -3,9 +3,9 @@
 #include <chrono>
 #include <string>
 
-#include "server/http/content_encoding.h"
+#include "common/gzip.h"
+#include "common/pprof_codec.h"
 #include "server/ingest/ingest_routes.h"
-#include "server/ingest/pprof_check.h"
 #include "server/ingest/rpc_status.h"
 
 namespace pyrometer::server::ingest {
@@ -55,10 +55,8 @@ void handle_profile(store::Store* store, IngestMetrics* metrics, size_t max_body
   // pprof files are usually gzipped as a whole (not via Content-Encoding).
   std::string inflated;
   std::string_view pprof = rq.body;
-  if (pprof.size() >= 2 && static_cast<unsigned char>(pprof[0]) == 0x1f &&
-      static_cast<unsigned char>(pprof[1]) == 0x8b) {
-    bool unsupported = false;
-    Status st = http::decode_content("gzip", std::string(pprof), max_body, &inflated, &unsupported);
+  if (common::looks_gzipped(pprof)) {
+    Status st = common::gunzip(pprof, max_body, &inflated);
     if (!st.ok()) {
       metrics->add_invalid_request(store::Signal::kProfiles);
       return profile_error(st.code() == Status::Code::kTooLarge ? 413 : 400,
@@ -66,10 +64,15 @@ void handle_profile(store::Store* store, IngestMetrics* metrics, size_t max_body
     }
     pprof = inflated;
   }
-  Status st = check_pprof(pprof);
+  common::pprof::Profile decoded;
+  Status st = common::pprof::decode_profile(pprof, &decoded);
   if (!st.ok()) {
     metrics->add_invalid_request(store::Signal::kProfiles);
-    return profile_error(400, st.message(), res);
+    return profile_error(400, "invalid pprof: " + st.message(), res);
+  }
+  if (decoded.sample_type.empty()) {
+    metrics->add_invalid_request(store::Signal::kProfiles);
+    return profile_error(400, "invalid pprof: no sample_type", res);
   }
   store::AppendResult result;
   st = store->append_profile(pprof, labels, &result);
