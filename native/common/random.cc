@@ -33,13 +33,17 @@ Xoshiro256::Xoshiro256(uint64_t s0, uint64_t s1, uint64_t s2, uint64_t s3) : s_{
 namespace {
 
 // Bumped by reseed_after_fork(); each thread remembers the value it seeded at.
-// Starts at 1 so a thread's zero-initialised `tl_generation` means "never seeded".
+// Starts at 1 so a thread's zero-initialised generation means "never seeded".
 std::atomic<uint64_t> g_generation{1};
 std::atomic<bool> g_atfork_registered{false};
 
-// Plain trivially-constructible thread_locals: no TLS init guard on the hot path.
-thread_local uint64_t tl_state[4];
-thread_local uint64_t tl_generation = 0;
+// One trivially-constructible thread_local: no TLS init guard, and a single
+// TLS address lookup per call (in PIC code each thread_local costs one).
+struct ThreadRng {
+  uint64_t generation;  // 0 = never seeded
+  uint64_t s[4];
+};
+thread_local ThreadRng tl_rng;
 
 void atfork_child() { reseed_after_fork(); }
 
@@ -63,7 +67,7 @@ void fill_seed(uint64_t out[4]) {
     uint64_t mix = monotonic_nano() ^ (wall_unix_nano() << 1);
     mix ^= static_cast<uint64_t>(getpid()) << 32;
     mix ^= static_cast<uint64_t>(syscall(SYS_gettid)) << 16;
-    mix ^= reinterpret_cast<uintptr_t>(&tl_state);
+    mix ^= reinterpret_cast<uintptr_t>(&tl_rng);
     for (int i = 0; i < 4; ++i) out[i] ^= splitmix64(&mix);
   }
   if ((out[0] | out[1] | out[2] | out[3]) == 0) out[0] = 0x9e3779b97f4a7c15ull;
@@ -74,16 +78,17 @@ void fill_seed(uint64_t out[4]) {
     // Failure (ENOMEM) leaves only the agent's own hook; nothing else to do.
     (void)pthread_atfork(nullptr, nullptr, &atfork_child);
   }
-  fill_seed(tl_state);
-  tl_generation = generation;
+  fill_seed(tl_rng.s);
+  tl_rng.generation = generation;
 }
 
 }  // namespace
 
 uint64_t random_u64() {
+  ThreadRng& rng = tl_rng;
   const uint64_t generation = g_generation.load(std::memory_order_relaxed);
-  if (__builtin_expect(tl_generation != generation, 0)) seed_this_thread(generation);
-  uint64_t* s = tl_state;
+  if (__builtin_expect(rng.generation != generation, 0)) seed_this_thread(generation);
+  uint64_t* s = rng.s;
   const uint64_t result = ((s[1] * 5) << 7 | (s[1] * 5) >> 57) * 9;
   const uint64_t t = s[1] << 17;
   s[2] ^= s[0];
