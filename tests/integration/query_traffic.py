@@ -109,7 +109,10 @@ class Traffic:
     insights: list[dict[str, Any]] = field(default_factory=list)
     runtime: dict[str, dict[str, float]] = field(default_factory=dict)
     traces: dict[bytes, list[tuple[str, Span]]] = field(default_factory=dict)
-    payloads: list[tuple[str, bytes]] = field(default_factory=list)  # (path, protobuf)
+    payloads: list[tuple[str, bytes]] = field(default_factory=list)
+    span_insights: list[bytes] = field(
+        default_factory=list
+    )  # traces with an insight span  # (path, protobuf)
 
     @property
     def until_ns(self) -> int:
@@ -413,6 +416,10 @@ def _auth_request(
             {"type": etype, "handler": handler, "route": route, "trace_id": tid, "message": message}
         )
     keep = "error" if error else "sampled"
+    extra: dict[str, Any] = {}
+    if not error and route == "/login" and tid[0] % 8 == 0:
+        extra["pyrometer.insight"] = "n_plus_one"  # the agent marks spans carrying a finding
+        t.span_insights.append(tid)
     span = _span(
         tid,
         sid,
@@ -426,6 +433,7 @@ def _auth_request(
             "http.request.method": "POST",
             "http.response.status_code": status,
             "pyrometer.keep_reason": keep,
+            **extra,
         },
         error=error,
         events=events,
@@ -542,3 +550,69 @@ def dump_summary(t: Traffic) -> str:
             "tasks": len(t.tasks),
         }
     )
+
+
+# ---- a minimal pprof encoder (profile.proto field numbers), for /v1/profiles uploads ----
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def _field(num: int, payload: bytes) -> bytes:
+    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _int_field(num: int, value: int) -> bytes:
+    return _varint(num << 3) + _varint(value)
+
+
+def _packed(num: int, values: list[int]) -> bytes:
+    return _field(num, b"".join(_varint(v) for v in values))
+
+
+def pprof_bytes(stacks: list[tuple[list[tuple[str, str, int]], int]], time_ns: int) -> bytes:
+    """A cpu/nanoseconds pprof of `stacks`: ([(function, file, line)] root first, value)."""
+    strings = [""]
+
+    def s(text: str) -> int:
+        if text not in strings:
+            strings.append(text)
+        return strings.index(text)
+
+    frames: list[tuple[str, str, int]] = []
+    body = _field(1, _int_field(1, s("cpu")) + _int_field(2, s("nanoseconds")))
+    samples = b""
+    for stack, value in stacks:
+        ids = []
+        for fr in reversed(stack):  # pprof lists the leaf first
+            if fr not in frames:
+                frames.append(fr)
+            ids.append(frames.index(fr) + 1)
+        samples += _field(2, _packed(1, ids) + _packed(2, [value]))
+    locs = b""
+    funcs = b""
+    for i, (fn, file, line) in enumerate(frames, start=1):
+        locs += _field(4, _int_field(1, i) + _field(4, _int_field(1, i) + _int_field(2, line)))
+        funcs += _field(
+            5,
+            _int_field(1, i) + _int_field(2, s(fn)) + _int_field(3, s(fn)) + _int_field(4, s(file)),
+        )
+    tail = _int_field(9, time_ns) + _int_field(10, 10 * NS)
+    tail += _field(11, _int_field(1, s("cpu")) + _int_field(2, s("nanoseconds")))
+    tail += _int_field(12, 10_000_000)
+    table = b"".join(_field(6, x.encode()) for x in strings)
+    return body + samples + locs + funcs + table + tail
+
+
+PROFILE_STACKS: list[tuple[list[tuple[str, str, int]], int]] = [
+    ([("main", "app.py", 1), ("handle", "views.py", 10), ("query", "db.py", 5)], 300),
+    ([("main", "app.py", 1), ("handle", "views.py", 10)], 100),
+    ([("main", "app.py", 1), ("render", "tpl.py", 7)], 50),
+]

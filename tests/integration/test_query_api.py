@@ -272,8 +272,10 @@ def test_trace_search_filters(loaded: tuple[QueryServer, Traffic]) -> None:
     assert {bytes.fromhex(r["trace_id"]) for r in got} == login
     assert {r["keep_reason"] for r in got} == {"sampled", "error"}
 
-    with_insight = search(server, {**window(t), "insight": "n_plus_one"})
-    assert with_insight == []  # insights travel as log records here, not span attributes
+    got = search(server, {**window(t), "insight": "n_plus_one"})
+    assert t.span_insights
+    assert {bytes.fromhex(r["trace_id"]) for r in got} == set(t.span_insights)
+    assert all(r["insights"] == ["n_plus_one"] for r in got)
 
 
 def test_errors_grouped_by_type_and_in_app_frames(loaded: tuple[QueryServer, Traffic]) -> None:
