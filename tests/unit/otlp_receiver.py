@@ -1,6 +1,7 @@
 """A real OTLP/HTTP receiver on 127.0.0.1 for tests: decodes with the official opentelemetry-proto.
 
-Reusable fixture: ``otlp_receiver`` (import it into a test module or conftest). It records every
+Reusable fixture: import ``otlp_receiver_fixture`` into a test module or conftest and request
+``otlp_receiver``. It records every
 request (path, headers, raw body, decoded message) and answers 200 with an empty
 Export*ServiceResponse, unless told otherwise with :meth:`OtlpReceiver.script` (429/503 with
 Retry-After, 400, partial_success). :meth:`stop` and :meth:`start` on the same port simulate a
@@ -58,6 +59,7 @@ class _Scripted:
     retry_after: str | None
     rejected: int
     message: str
+    path: str | None = None
 
 
 def any_value(v: Any) -> Any:
@@ -148,17 +150,22 @@ class OtlpReceiver:
         retry_after: str | None = None,
         rejected: int = 0,
         message: str = "",
+        path: str | None = None,
     ) -> None:
-        """The next `times` requests get this answer (then back to plain 200s)."""
+        """The next `times` requests (to `path`, or to any path) get this answer, then 200s."""
         with self._lock:
             for _ in range(times):
-                self._script.append(_Scripted(status, retry_after, rejected, message))
+                self._script.append(_Scripted(status, retry_after, rejected, message, path))
 
     def _handle(self, handler: http.server.BaseHTTPRequestHandler, body: bytes) -> None:
         path = handler.path
         kinds = _KINDS.get(path)
+        scripted = _Scripted(200, None, 0, "")
         with self._lock:
-            scripted = self._script.pop(0) if self._script else _Scripted(200, None, 0, "")
+            for i, entry in enumerate(self._script):
+                if entry.path is None or entry.path == path:
+                    scripted = self._script.pop(i)
+                    break
         message: Message | None = None
         status = scripted.status
         if kinds is None:
@@ -258,8 +265,9 @@ class OtlpReceiver:
         return out
 
 
-@pytest.fixture
-def otlp_receiver() -> Iterator[OtlpReceiver]:
+@pytest.fixture(name="otlp_receiver")
+def otlp_receiver_fixture() -> Iterator[OtlpReceiver]:
+    """Import ``otlp_receiver_fixture`` into a test module; request it as ``otlp_receiver``."""
     receiver = OtlpReceiver().start()
     try:
         yield receiver
