@@ -244,3 +244,14 @@ def test_packaged_server_binary_is_found(monkeypatch):
     path = server_binary()
     assert path.endswith(os.path.join("pyrometer", "bin", "pyrometer-server"))
     assert os.access(path, os.X_OK)
+
+
+def test_run_warns_when_the_interpreter_cannot_import_pyrometer():
+    # The venv's base interpreter does not see the venv's site-packages, hence not pyrometer.
+    base = os.path.join(sys.base_prefix, "bin", "python3")
+    assert sys.prefix != sys.base_prefix, "the tests run in a virtual environment"
+    result = cli("run", "--", base, "-c", "print('ran')")
+    assert result.returncode == 0 and result.stdout == "ran\n"
+    assert "cannot import pyrometer" in result.stderr
+    quiet = cli("run", "--", sys.executable, "-c", "print('ran')")
+    assert quiet.stderr == ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 
 from pyrometer.config import default_service_name
@@ -51,6 +52,28 @@ def resolve(program: str, path: str | None) -> str | None:
     return shutil.which(program, path=path)
 
 
+def warn_if_uninstrumentable(executable: str, env: dict[str, str]) -> None:
+    """CMD is another Python interpreter: say so if it cannot import pyrometer, because its
+    processes would otherwise run uninstrumented without a word (e.g. a system `python` on PATH
+    while Pyrometer lives in a virtual environment)."""
+    # Compare paths, not real paths: a venv's python is a symlink to its base interpreter.
+    same = os.path.abspath(executable) == os.path.abspath(sys.executable)
+    if same or not os.path.basename(executable).startswith("python"):
+        return
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('pyrometer') is None)"
+    quiet = {**env, "PYROMETER_ENABLED": "false"}  # the probe itself must not start an agent
+    try:
+        found = subprocess.run([executable, "-c", probe], env=quiet, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return  # the real exec below reports a broken interpreter
+    if not found:
+        print(
+            f"pyrometer run: warning: {executable} cannot import pyrometer, so it runs "
+            f"uninstrumented; use the Python where pyrometer is installed ({sys.executable})",
+            file=sys.stderr,
+        )
+
+
 def main(args: argparse.Namespace) -> int:
     command = args.passthrough
     if not command:
@@ -65,6 +88,7 @@ def main(args: argparse.Namespace) -> int:
     if executable is None:
         print(f"pyrometer run: command not found: {command[0]}", file=sys.stderr)
         return 127
+    warn_if_uninstrumentable(executable, env)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
