@@ -73,6 +73,8 @@ inline PyObject* cached_import(std::atomic<PyObject*>& slot, const char* module,
   return attr;
 }
 
+// Interns the names the lifecycle compares against. -1 on error.
+int init_span_lifecycle();
 // Creates the types and the ContextVar, adds them to `module`. -1 on error.
 int init_span_types(PyObject* module);
 int init_span_context_type(PyObject* module);
