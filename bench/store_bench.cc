@@ -142,6 +142,45 @@ BENCHMARK(BM_BytesPerSpanAfterCompaction)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
 
+// find_trace on a compacted store of 1M spans in 4 blocks' worth of data plus
+// a head: the cost a trace-by-id query pays whatever its time range.
+void BM_FindTrace(benchmark::State& state) {
+  std::string dir = temp_dir();
+  st::StoreOptions o;
+  o.data_dir = dir;
+  o.background = false;
+  o.max_memory_bytes = 4ull << 30;
+  o.compact_max_spans = static_cast<uint64_t>(state.range(0));
+  std::unique_ptr<st::EmbeddedStore> store;
+  st::EmbeddedStore::open(o, &store);
+  const int kBlocks = 8, kRequestsPerBlock = 250;  // 1M spans
+  uint64_t traces = 0;
+  for (int b = 0; b < kBlocks; ++b) {
+    for (int i = 0; i < kRequestsPerBlock; ++i) {
+      otlp::TracesRequest req;
+      uint64_t first = static_cast<uint64_t>(b * kRequestsPerBlock + i) * kTracesPerRequest;
+      st::testing::web_traces(&req, first, kTracesPerRequest, kSpansPerTrace,
+                              kT0 + first * 1'000'000ull, "shop", static_cast<uint32_t>(first));
+      st::AppendResult res;
+      store->append_traces(st::testing::encode(req), req, &res);
+      traces += kTracesPerRequest;
+    }
+    store->cut_head();
+  }
+  store->compact();
+  uint64_t n = 0, found = 0;
+  for (auto _ : state) {
+    std::vector<st::SpanRow> rows;
+    store->find_trace(st::testing::trace_id((n++ * 7919) % traces), &rows);
+    found += rows.size();
+  }
+  state.counters["blocks"] = static_cast<double>(store->block_count());
+  state.counters["spans_found_per_lookup"] = static_cast<double>(found) / static_cast<double>(n);
+  store.reset();
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_FindTrace)->Arg(250'000)->Arg(4'000'000)->Unit(benchmark::kMicrosecond);
+
 }  // namespace
 
 BENCHMARK_MAIN();

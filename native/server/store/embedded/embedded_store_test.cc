@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "common/pprof_codec.h"
 #include "common/testing/otlp_samples.h"
@@ -428,6 +429,62 @@ TEST_F(EmbeddedStoreTest, ScanFiltersByServiceNameRouteAndTime) {
   size_t window = count_spans(h);
   EXPECT_GT(window, 0u);
   EXPECT_LT(window, 600u);
+}
+
+TEST_F(EmbeddedStoreTest, MaintenanceCutsHeadWhenBlockDurationPassed) {
+  opts_.block_duration = std::chrono::minutes(10);
+  open();
+  append_traces(1, 5, 2);
+  ASSERT_TRUE(store_->run_maintenance().ok());
+  EXPECT_EQ(store_->block_count(), 0u);
+  clock_.advance(11ull * 60 * 1'000'000'000);
+  ASSERT_TRUE(store_->run_maintenance().ok());
+  EXPECT_EQ(store_->block_count(), 1u);
+  EXPECT_EQ(store_->stats().head_spans, 0);
+  // The head's WAL segments are gone once the block is durable.
+  auto segs = wal_list_segments(opts_.data_dir + "/wal");
+  ASSERT_EQ(segs.size(), 1u);
+  EXPECT_EQ(trace(1).size(), 2u);
+}
+
+TEST_F(EmbeddedStoreTest, ConcurrentAppendsCutsAndReadsLoseNothing) {
+  opts_.compact_max_spans = 100'000;
+  open();
+  constexpr int kWriters = 4, kRequests = 40, kTraces = 10, kSpans = 3;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kRequests; ++i) {
+        otlp::TracesRequest req;
+        web_traces(&req, static_cast<uint64_t>(w * kRequests + i) * kTraces, kTraces, kSpans, kT0);
+        AppendResult r;
+        EXPECT_TRUE(store_->append_traces(encode(req), req, &r).ok());
+      }
+    });
+  }
+  std::thread maint([&] {
+    while (!done) {
+      EXPECT_TRUE(store_->cut_head().ok());
+      EXPECT_TRUE(store_->compact().ok());
+    }
+  });
+  std::thread reader([&] {
+    uint64_t n = 0;
+    while (!done) {
+      std::vector<SpanRow> rows;
+      EXPECT_TRUE(store_->find_trace(trace_id(n++ % (kWriters * kRequests * kTraces)), &rows).ok());
+      EXPECT_TRUE(rows.empty() || rows.size() == static_cast<size_t>(kSpans)) << rows.size();
+    }
+  });
+  for (auto& t : writers) t.join();
+  done = true;
+  maint.join();
+  reader.join();
+  EXPECT_EQ(count_spans(), static_cast<size_t>(kWriters * kRequests * kTraces * kSpans));
+  for (uint64_t t = 0; t < kWriters * kRequests * kTraces; t += 37)
+    EXPECT_EQ(trace(t).size(), 3u) << t;
+  EXPECT_EQ(store_->stats().block_crc_failures, 0);
 }
 
 }  // namespace
