@@ -183,6 +183,39 @@ TEST_F(EmbeddedStoreTest, ReplayAfterCrashRecoversEveryAckedRecord) {
   EXPECT_EQ(count_spans(), 20u * 5 * 4);
 }
 
+TEST_F(EmbeddedStoreTest, ReplayRecoversMetricsLogsAndProfiles) {
+  open();
+  otlp::MetricsRequest m;
+  common::otlp::testing::fill_rich_metrics(&m);
+  otlp::LogsRequest l;
+  common::otlp::testing::fill_rich_logs(&l);
+  AppendResult r;
+  ASSERT_TRUE(store_->append_metrics(encode(m), m, &r).ok());
+  ASSERT_TRUE(store_->append_logs(encode(l), l, &r).ok());
+  std::string pprof;
+  common::pprof::encode_profile(common::pprof::testing::rich_profile(), &pprof);
+  ASSERT_TRUE(store_->append_profile(pprof, {"shop", "w", "/r", "cpu", kT0}, &r).ok());
+  auto read_all = [&] {
+    size_t points = 0, logs = 0;
+    std::vector<ProfileRow> profiles;
+    EXPECT_TRUE(
+        store_->scan_metric_points({}, [&](const MetricPointRow&) { return ++points, true; }).ok());
+    EXPECT_TRUE(store_->scan_logs({}, [&](const LogRow&) { return ++logs, true; }).ok());
+    EXPECT_TRUE(store_->read_profiles({}, &profiles).ok());
+    return std::make_tuple(points, logs, profiles.size());
+  };
+  auto before = read_all();
+  EXPECT_GT(std::get<0>(before), 0u);
+  EXPECT_GT(std::get<1>(before), 0u);
+  EXPECT_EQ(std::get<2>(before), 1u);
+  std::string crash = dir_ + "/crash";
+  fs::copy(opts_.data_dir, crash, fs::copy_options::recursive);
+  store_.reset();
+  opts_.data_dir = crash;
+  open();
+  EXPECT_EQ(read_all(), before);
+}
+
 TEST_F(EmbeddedStoreTest, TornWalTailIsTruncatedAndEarlierRecordsSurvive) {
   open();
   for (int i = 0; i < 3; ++i) append_traces(static_cast<uint64_t>(i) * 10, 2, 3);

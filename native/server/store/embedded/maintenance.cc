@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 #include "server/store/block_writer.h"
@@ -125,7 +126,9 @@ Status EmbeddedStore::apply_retention() {
     // Rollups outlive raw data: move them out before the block goes.
     if (b->meta().rollup_rows > 0) {
       std::string to = rollups_dir_ + "/" + rollup_file_name(b->id(), b->meta().max_time);
-      if (::rename((b->dir() + "/rollups").c_str(), to.c_str()) != 0) {
+      // ENOENT with the target present: moved before a crash, block not yet gone.
+      if (::rename((b->dir() + "/rollups").c_str(), to.c_str()) != 0 &&
+          !(errno == ENOENT && ::access(to.c_str(), F_OK) == 0)) {
         background_errors_++;
         if (first.ok()) first = Status::io_error("moving rollups of " + b->dir());
         continue;  // keep the block rather than lose its rollups
