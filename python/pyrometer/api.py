@@ -13,6 +13,8 @@ Local tail keep: a trace that head sampling drops is still exported when one of 
 status ERROR, or carries an attribute or event named ``pyrometer.insight``, or its local root
 lasted longer than the running p99 of its endpoint. The local root then carries
 ``pyrometer.keep_reason`` = ``sampled`` | ``error`` | ``insight`` | ``slow``.
+
+The full reference (context rules, decorators, propagation) is docs/tracing.md.
 """
 
 from __future__ import annotations
