@@ -170,7 +170,12 @@ Status Block::read_pages(const TableSchema& schema, size_t first, size_t last, T
     }
     ::close(fd);
     if (!s.ok()) return Status::corruption(path + ": " + s.message());
-    if (c == 0) rows = std::min<size_t>(h.rows, (last + 1) * h.page_rows) - first * h.page_rows;
+    size_t col_rows = std::min<size_t>(h.rows, (last + 1) * h.page_rows) - first * h.page_rows;
+    if (c == 0) rows = col_rows;
+    // Every column must hold the same rows, or materialising would misread.
+    if (col_rows != rows || h.rows != meta_.span_rows) {
+      return Status::corruption(path + ": row count differs from the other columns");
+    }
   }
   out->set_rows(rows);
   apply_bases(out, 0);

@@ -131,15 +131,22 @@ void Head::find_trace(std::string_view trace_id, std::vector<SpanRow>* out) cons
 
 bool Head::scan_spans(const SpanFilter& f, const std::function<bool(const SpanRow&)>& fn) const {
   ResolvedSpanFilter rf;
+  size_t dict_size;
   {
     std::shared_lock<std::shared_mutex> lock(mu_);
     rf = resolve_span_filter(spans_, f);
+    dict_size = spans_.dict().size();
   }
-  // A string missing now may be interned by a later insert: re-resolve lazily.
+  // A string missing now may be interned by a later insert: re-resolve when
+  // the dictionary grew (matching runs under the head's shared lock).
   return chunked_scan<SpanRow>(
       mu_, spans_,
       [&](size_t r) {
-        if (rf.impossible) rf = resolve_span_filter(spans_, f);
+        if (rf.impossible) {
+          if (spans_.dict().size() == dict_size) return false;
+          rf = resolve_span_filter(spans_, f);
+          dict_size = spans_.dict().size();
+        }
         return span_matches(spans_, r, rf);
       },
       [&](size_t r, SpanRow* row) { return materialize_span(spans_, r, row); }, fn);
