@@ -1,7 +1,10 @@
 // GET /healthz and GET /metrics (the server's own Prometheus exposition).
+#include <memory>
 #include <string>
 
 #include "server/ingest/ingest_routes.h"
+#include "server/query/golden_signals.h"
+#include "server/query/time_range.h"
 
 namespace pyrometer::server::ingest {
 
@@ -10,8 +13,10 @@ void add_ops_routes(http::Router* router, store::Store* store, const IngestMetri
   router->add("GET", "/healthz", [](const http::Request&, http::Response* res) {
     res->set(200, "text/plain; charset=utf-8", "ok\n");
   });
+  // Per-service golden signals (query stage); keeps cumulative counters across scrapes.
+  auto golden = store ? std::make_shared<query::GoldenSignals>(store) : nullptr;
   router->add("GET", "/metrics",
-              [store, metrics, extra](const http::Request&, http::Response* res) {
+              [store, metrics, extra, golden](const http::Request&, http::Response* res) {
                 std::string body;
                 body.reserve(16 * 1024);
                 uint64_t exceptions = extra.handler_exceptions ? extra.handler_exceptions() : 0;
@@ -19,6 +24,7 @@ void add_ops_routes(http::Router* router, store::Store* store, const IngestMetri
                 if (store != nullptr) {
                   store::StoreStats stats = store->stats();
                   metrics->render(&stats, exceptions, protocol, &body);
+                  golden->render(query::now_unix_nano(), &body);
                 } else {
                   metrics->render(nullptr, exceptions, protocol, &body);
                 }
