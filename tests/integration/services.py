@@ -37,7 +37,7 @@ def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
+            out = proc.stdout.read() if proc.stdout else "(see its log)"
             raise RuntimeError(f"process exited with {proc.returncode} before listening:\n{out}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
@@ -125,16 +125,18 @@ class AppProcess:
         self.port = port
         full_env = dict(os.environ)
         full_env.update(env or {})
+        # A file, not a pipe: a chatty server must never block on a pipe nobody reads.
+        self._log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            list(argv), env=full_env, cwd=cwd, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
+            list(argv), env=full_env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
+            text=True,
         )  # fmt: skip
         self.output = ""
         try:
             wait_port(port, self.proc)
-        except BaseException:
+        except BaseException as exc:
             self.stop()
-            raise
+            raise RuntimeError(f"{argv[0]} did not start: {exc}\n{self.output}") from exc
 
     @property
     def base(self) -> str:
@@ -148,9 +150,10 @@ class AppProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stdout:
-            self.output = self.proc.stdout.read()
-            self.proc.stdout.close()
+        if not self._log.closed:
+            self._log.seek(0)
+            self.output = self._log.read()
+            self._log.close()
         return int(self.proc.returncode)
 
 

@@ -20,12 +20,17 @@ from __future__ import annotations
 
 # TARGET module name -> integration module (absolute name). Keep sorted; one line per integration.
 REGISTRY: dict[str, str] = {
+    "aiohttp": "pyrometer.integrations.aiohttp",
+    "celery": "pyrometer.integrations.celery",
     "django.core.handlers.base": "pyrometer.integrations.django",
     "fastapi": "pyrometer.integrations.fastapi",
     "flask": "pyrometer.integrations.flask",
+    "gunicorn.workers.base": "pyrometer.integrations.gunicorn",
     "httpx": "pyrometer.integrations.httpx",
+    "logging": "pyrometer.integrations.logging",
     "psycopg": "pyrometer.integrations.psycopg",
     "psycopg2": "pyrometer.integrations.psycopg2",
+    "redis": "pyrometer.integrations.redis",
     "requests": "pyrometer.integrations.requests",
     "sqlalchemy": "pyrometer.integrations.sqlalchemy",
     "sqlite3": "pyrometer.integrations.sqlite3",

@@ -37,6 +37,8 @@ def _attrs(client: Any) -> dict[str, Any]:
 
 
 def _start_command(client: Any, args: tuple[Any, ...]) -> _common.Span | None:
+    if _common.suppressed_db():
+        return None
     try:
         name = _command_name(args)
         attrs = _attrs(client)
@@ -49,6 +51,8 @@ def _start_command(client: Any, args: tuple[Any, ...]) -> _common.Span | None:
 
 
 def _start_pipeline(pipe: Any) -> _common.Span | None:
+    if _common.suppressed_db():
+        return None
     try:
         names = [_command_name(tuple(args)) for args, _ in pipe.command_stack]
         attrs = _attrs(pipe)

@@ -1,0 +1,100 @@
+"""Flask under gunicorn under `pyrometer run`: spans exported over OTLP to a real receiver,
+for sync workers and for --preload with 2 workers; behaviour identical without Pyrometer."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Any
+
+import requests
+from exported import OtlpReceiver, pyrometer_run, run_env, spans, wait_spans
+from services import AppProcess, free_port, venv_bin
+from spans import tree
+
+APPS = str(Path(__file__).parent / "apps")
+REMOTE_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+REMOTE_PARENT = "00f067aa0ba902b7"
+
+
+def gunicorn(port: int, *extra: str) -> list[str]:
+    return [venv_bin("gunicorn"), "-b", f"127.0.0.1:{port}", "--chdir", APPS, *extra,
+            "flask_app:app"]  # fmt: skip
+
+
+def test_sync_worker_request_tree(otlp_receiver: OtlpReceiver) -> None:
+    port = free_port()
+    app = AppProcess(pyrometer_run(*gunicorn(port, "-w", "1")), port,
+                     env=run_env(otlp_receiver, "shop"))  # fmt: skip
+    try:
+        tp = f"00-{REMOTE_TRACE}-{REMOTE_PARENT}-01"
+        r = requests.get(app.base + "/users/3", headers={"traceparent": tp})
+        assert r.json()["name"] == "grace"
+        assert requests.get(app.base + "/crash").status_code == 500
+        got = wait_spans(otlp_receiver, lambda ss: {"GET /users/<int:user_id>", "GET /crash"}
+                         <= {s.name for s in ss})  # fmt: skip
+    finally:
+        app.stop()
+    request_spans = [s for s in got if s.trace_id == REMOTE_TRACE]
+    route = "GET /users/<int:user_id>"
+    assert tree(request_spans) == [
+        ("CREATE users", route),
+        (route, "<remote>"),
+        ("INSERT users", route),
+        ("SELECT users", route),
+    ]
+    server = next(s for s in request_spans if s.kind == "server")
+    assert server.parent_id == REMOTE_PARENT
+    a = server.attributes
+    assert a["http.route"] == "/users/<int:user_id>" and a["http.response.status_code"] == 200
+    assert a["gunicorn.worker.class"] == "SyncWorker"
+    assert a["process.pid"] == r.json()["pid"]
+    resource = next(res for res, s in spans(otlp_receiver) if s.span_id == server.span_id)
+    assert resource["service.name"] == "shop"
+    assert a["process.parent_pid"] == app.proc.pid  # `pyrometer run` execs into the master
+    crash = next(s for s in got if s.name == "GET /crash")
+    assert crash.status == "error" and crash.attributes["error.type"] == "ZeroDivisionError"
+    frames = crash.frames()
+    assert frames[-1]["function"] == "crash" and frames[-1]["locals"]["basket"] == "{'items': 0}"
+
+
+def test_preload_two_workers(otlp_receiver: OtlpReceiver) -> None:
+    port = free_port()
+    app = AppProcess(pyrometer_run(*gunicorn(port, "--preload", "-w", "2")), port,
+                     env=run_env(otlp_receiver, "shop"))  # fmt: skip
+    try:
+        pids = {requests.get(app.base + "/users/3").json()["pid"] for _ in range(12)}
+        got = wait_spans(otlp_receiver, lambda ss: sum(s.kind == "server" for s in ss) >= 12)
+    finally:
+        app.stop()
+    servers = [s for s in got if s.kind == "server"]
+    assert len(servers) == 12
+    assert {s.attributes["process.pid"] for s in servers} == pids
+    assert all(s.name == "GET /users/<int:user_id>" for s in servers)
+
+
+def _observe(argv: list[str], port: int, env: dict[str, str]) -> tuple[list[Any], int]:
+    app = AppProcess(argv, port, env=env)
+    try:
+        out: list[Any] = []
+        for path in ("/users/3", "/users/9", "/crash", "/nope", "/headers"):
+            r = requests.get(app.base + path)
+            headers = {k: v for k, v in r.headers.items() if k not in ("Date",)}
+            body = r.json() if path.startswith("/users") else r.text
+            if isinstance(body, dict):
+                body.pop("pid")
+            out.append((r.status_code, body, headers))
+    finally:
+        app.proc.send_signal(signal.SIGTERM)
+        code = app.stop()
+    return out, code
+
+
+def test_transparent(otlp_receiver: OtlpReceiver) -> None:
+    port = free_port()
+    plain, plain_code = _observe(gunicorn(port, "-w", "1"), port, {})
+    port = free_port()
+    traced, traced_code = _observe(pyrometer_run(*gunicorn(port, "-w", "1")), port,
+                                   run_env(otlp_receiver, "shop"))  # fmt: skip
+    assert traced == plain
+    assert traced_code == plain_code == 0
