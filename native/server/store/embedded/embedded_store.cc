@@ -304,6 +304,7 @@ Status EmbeddedStore::append(Signal signal, WalRecordType type, std::string_view
     return Status::unavailable("storage memory bound reached (" +
                                std::to_string(options_.max_memory_bytes) + " bytes); retry later");
   }
+  { std::lock_guard<std::mutex> gate(cut_gate_); }
   std::shared_lock<std::shared_mutex> cut(cut_mu_);
   Status s = wal_->append(type, payload);
   if (!s.ok()) {

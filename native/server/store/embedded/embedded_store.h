@@ -130,6 +130,10 @@ class EmbeddedStore final : public Store {
   // it exclusively to roll the WAL and swap the head, so no record can land
   // in a WAL segment older than the head it was inserted into.
   std::shared_mutex cut_mu_;
+  // glibc's rwlock prefers readers: under steady ingest some append always
+  // holds cut_mu_ shared. A cut holds cut_gate_ while it waits for the
+  // exclusive lock, and appends pass through the gate first, so cuts cannot starve.
+  std::mutex cut_gate_;
   mutable std::mutex heads_mu_;
   std::shared_ptr<Head> head_;  // GUARDED_BY(heads_mu_)
   uint64_t head_started_ = 0;   // GUARDED_BY(heads_mu_), wall ns of first insert

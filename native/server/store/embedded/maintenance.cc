@@ -18,7 +18,9 @@ namespace pyrometer::server::store {
 Status EmbeddedStore::cut_head() {
   std::lock_guard<std::mutex> write_lock(write_mu_);
   {
+    std::unique_lock<std::mutex> gate(cut_gate_);
     std::unique_lock<std::shared_mutex> cut(cut_mu_);
+    gate.unlock();
     std::shared_ptr<Head> head = current_head();
     if (!head->empty()) {
       uint64_t seq = 0;
