@@ -140,3 +140,33 @@ def test_oversized_bodies_are_413(
     _assert_still_serving(server)
     metrics = requests.get(server.url + "/metrics", timeout=5).text
     assert 'pyrometer_server_http_requests_total{handler="traces",code="413"} 2' in metrics
+
+
+def test_store_memory_bound_is_503_with_retry_after(
+    pyrometer_server_factory: Callable[..., PyrometerServer],
+) -> None:
+    server = pyrometer_server_factory(args=["--max-memory", "64KiB"])
+    refused = None
+    for n in range(1, 500):
+        req = ExportTraceServiceRequest()
+        scope = req.resource_spans.add().scope_spans.add()
+        for i in range(50):
+            span = scope.spans.add()
+            span.trace_id = n.to_bytes(16, "big")
+            span.span_id = (i + 1).to_bytes(8, "big")
+            span.name = "x" * 100
+        resp = requests.post(
+            server.url + "/v1/traces", data=req.SerializeToString(), headers=PROTOBUF, timeout=10
+        )
+        if resp.status_code != 200:
+            refused = resp
+            break
+    assert refused is not None, "the memory bound never refused a request"
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) >= 1
+    status = status_pb2.Status.FromString(refused.content)
+    assert status.code == 14  # UNAVAILABLE: retryable
+    assert "retry later" in status.message
+    assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+    metrics = requests.get(server.url + "/metrics", timeout=5).text
+    assert 'pyrometer_server_ingest_requests_refused_total{signal="traces"} 1' in metrics
