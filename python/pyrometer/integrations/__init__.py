@@ -36,6 +36,7 @@ REGISTRY: dict[str, str] = {
     "sqlite3": "pyrometer.integrations.sqlite3",
     "starlette.applications": "pyrometer.integrations.starlette",
     "urllib3": "pyrometer.integrations.urllib3",
+    "uvicorn.server": "pyrometer.integrations.uvicorn",
 }
 
 

@@ -1,0 +1,1 @@
+"""A minimal Django project for the cross-service test (served by gunicorn)."""

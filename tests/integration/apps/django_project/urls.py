@@ -1,0 +1,15 @@
+"""The orders service: an order view that enqueues a Celery task."""
+
+from __future__ import annotations
+
+from celery_app import add
+from django.http import JsonResponse
+from django.urls import path
+
+
+def order(request, order_id: int) -> JsonResponse:  # type: ignore[no-untyped-def]
+    result = add.delay(order_id, 1)
+    return JsonResponse({"order_id": order_id, "task_id": result.id})
+
+
+urlpatterns = [path("orders/<int:order_id>/", order)]
