@@ -10,7 +10,10 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "server/alert/alert_manager.h"
+#include "server/alert/alert_routes.h"
 #include "server/http/http_server.h"
 #include "server/http/router.h"
 #include "server/ingest/ingest_metrics.h"
@@ -85,6 +88,30 @@ int main(int argc, char** argv) {
   extra.handler_exceptions = [&router] { return router.handler_exceptions(); };
   extra.protocol_errors = [&server] { return server ? server->protocol_errors() : 0; };
   add_server_routes(&router, store.get(), &metrics, opts.max_body_bytes, extra);
+  alert::AlertOptions alert_opts{opts.alert_interval, opts.alert_webhook, opts.default_alert_rules};
+  auto alerts = std::make_unique<alert::AlertManager>(store.get(), alert_opts);
+  if (!opts.rules_file.empty()) {
+    std::string text;
+    std::FILE* f = std::fopen(opts.rules_file.c_str(), "rb");
+    if (f == nullptr) {
+      store->close();
+      return fail(2, "--rules " + opts.rules_file + ": " + std::strerror(errno));
+    }
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+    std::fclose(f);
+    std::vector<alert::Rule> rules;
+    st = alert::parse_rules_file(text, &rules);
+    std::string id;
+    for (auto& r : rules) {
+      if (st.ok()) st = alerts->put_rule(std::move(r), &id);
+    }
+    if (!st.ok()) {
+      store->close();
+      return fail(2, "--rules " + opts.rules_file + ": " + st.message());
+    }
+  }
+  alert::add_alert_routes(&router, alerts.get());
   if (!token.empty()) router.set_bearer_token(token, {"/healthz"});
 
   http::HttpOptions http_opts;
@@ -103,6 +130,7 @@ int main(int argc, char** argv) {
   }
   std::string shown_host =
       opts.host.find(':') != std::string::npos ? "[" + opts.host + "]" : opts.host;
+  alerts->start();
   std::printf("pyrometer-server listening on http://%s:%u (data: %s)\n", shown_host.c_str(),
               static_cast<unsigned>(server->port()), opts.data_dir.c_str());
   std::fflush(stdout);
@@ -113,6 +141,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "pyrometer-server: %s received, draining requests\n",
                sig == SIGTERM ? "SIGTERM" : "SIGINT");
   server->shutdown();
+  alerts->stop();
   st = store->close();
   if (!st.ok()) return fail(1, "closing store: " + st.to_string());
   std::fprintf(stderr, "pyrometer-server: stopped\n");

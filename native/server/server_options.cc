@@ -165,6 +165,10 @@ Status parse_server_options(int argc, const char* const* argv, ServerOptions* ou
       out->version = true;
       continue;
     }
+    if (arg == "--no-default-alert-rules") {
+      out->default_alert_rules = false;
+      continue;
+    }
     if (arg.rfind("--", 0) != 0)
       return Status::invalid_argument("unexpected argument \"" + arg + "\"");
     std::string flag = arg;
@@ -176,7 +180,8 @@ Status parse_server_options(int argc, const char* const* argv, ServerOptions* ou
     } else {
       static const char* kWithValue[] = {"--data",      "--listen",         "--storage",
                                          "--retention", "--max-disk",       "--max-memory",
-                                         "--max-body",  "--fsync-interval", "--threads"};
+                                         "--max-body",  "--fsync-interval", "--threads",
+                                         "--rules",     "--alert-interval", "--alert-webhook"};
       bool takes_value = false;
       for (const char* f : kWithValue) takes_value |= flag == f;
       if (!takes_value) return Status::invalid_argument("unknown flag " + flag + " (see --help)");
@@ -219,6 +224,18 @@ Status parse_server_options(int argc, const char* const* argv, ServerOptions* ou
         return bad(flag, value, "an integer from 1 to 256");
       }
       out->threads = static_cast<int>(n);
+    } else if (flag == "--rules") {
+      if (value.empty()) return bad(flag, value, "a rules file (YAML or JSON)");
+      out->rules_file = value;
+    } else if (flag == "--alert-interval") {
+      if (!parse_duration(value, &d) || d < std::chrono::milliseconds(100) ||
+          d > std::chrono::hours(1)) {
+        return bad(flag, value, "a duration from 100ms to 1h, e.g. 15s");
+      }
+      out->alert_interval = std::chrono::duration_cast<std::chrono::milliseconds>(d);
+    } else if (flag == "--alert-webhook") {
+      if (value.rfind("http://", 0) != 0) return bad(flag, value, "an http:// URL");
+      out->alert_webhook = value;
     } else {
       return Status::invalid_argument("unknown flag " + flag + " (see --help)");
     }
@@ -242,6 +259,10 @@ over HTTP and keeps them on local disk.
   --max-body 64MiB       largest request body, before and after gunzip (413 past it)
   --fsync-interval 5ms   WAL group-commit window
   --threads N            HTTP I/O threads (default: one per core)
+  --rules FILE           alert rules to load at start (YAML or JSON; docs/openapi.yaml)
+  --alert-interval 15s   how often alert rules are evaluated
+  --alert-webhook URL    webhook (http://) for rules that name none
+  --no-default-alert-rules  do not install the default alert rules
   --help, --version
 
 Environment:

@@ -23,6 +23,12 @@ struct ServerOptions {
   int threads = 0;                                 // --threads (0: one per core)
   bool help = false;                               // --help
   bool version = false;                            // --version
+  // Alerts: --rules FILE (YAML/JSON), --alert-interval, --alert-webhook URL
+  // (for rules that name none), --no-default-alert-rules.
+  std::string rules_file;
+  std::chrono::milliseconds alert_interval{15000};
+  std::string alert_webhook;
+  bool default_alert_rules = true;
 };
 
 // Parses argv ("--flag value" or "--flag=value"). On a bad or unknown flag
