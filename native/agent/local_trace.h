@@ -78,6 +78,10 @@ class LocalTrace {
     trace_state_ = std::move(trace_state);
     baggage_ = std::move(baggage);
   }
+  // The interned endpoint (route_table.h) of the local root, 0 = unknown;
+  // published with the thread's root for samplers. Any thread, lock-free.
+  void set_route_id(uint32_t id) { route_id_.store(id, std::memory_order_relaxed); }
+  uint32_t route_id() const { return route_id_.load(std::memory_order_relaxed); }
   const std::string& trace_state() const { return trace_state_; }
   const std::string& baggage() const { return baggage_; }
 
@@ -104,6 +108,7 @@ class LocalTrace {
   const bool sampled_;
   const bool tail_keep_;
   const uint64_t fork_generation_;
+  std::atomic<uint32_t> route_id_{0};
   std::string trace_state_;
   std::string baggage_;
 

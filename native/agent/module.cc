@@ -6,8 +6,8 @@ namespace nb = nanobind;
 
 // One registration call per binding area; each lives in its own py_*.cc.
 namespace pyrometer::agent::py {
-void register_tracer(nb::module_& m);  // py_tracer.cc: spans, context, sampling
-void register_sql(nb::module_& m);     // py_sql.cc: SQL normaliser for DB integrations
+void register_tracer(nb::module_& m);    // py_tracer.cc: spans, context, sampling
+void register_sql(nb::module_& m);       // py_sql.cc: SQL normaliser for DB integrations
 void register_pipeline(nb::module_& m);  // py_pipeline.cc: export pipeline, runtime probes
 }  // namespace pyrometer::agent::py
 

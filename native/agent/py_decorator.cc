@@ -42,7 +42,7 @@ PyObject* wrapper_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
   if (w->attrs != nullptr) s->rec.attributes = *w->attrs;
   start_span(s);
   PyObject* token = attach(reinterpret_cast<PyObject*>(s));
-  publish_thread_root(s->rec.trace_id, s->root_span_id, 0);
+  publish_span_root(s);
   PyObject* result = PyObject_Vectorcall(w->func, args, nargsf, kwnames);
   PyObject* exc = result == nullptr ? take_raised_exception() : nullptr;
   if (exc != nullptr && record_exception(s, exc, nullptr, /*escaped=*/true) < 0) {

@@ -76,7 +76,7 @@ PyObject* span_enter(PyObject* self, PyObject*) {
   if (s->state == SpanState::kCreated) start_span(s);
   if (s->token == nullptr && s->state == SpanState::kStarted) {
     s->token = attach(self);
-    publish_thread_root(s->rec.trace_id, s->root_span_id, 0);
+    publish_span_root(s);
   }
   return Py_NewRef(self);
 }
@@ -127,6 +127,7 @@ PyObject* span_set_attribute(PyObject* self, PyObject* const* args, Py_ssize_t n
     PYROMETER_END_CRITICAL()
   }
   if (!ok) tracer_counters().attributes_dropped.fetch_add(1, std::memory_order_relaxed);
+  if (ok && s->is_local_root && n == 10 && std::memcmp(key, "http.route", 10) == 0) note_route(s);
   Py_RETURN_NONE;
 }
 
@@ -137,6 +138,7 @@ PyObject* span_set_attributes(PyObject* self, PyObject* mapping) {
   if (live(s)) rc = add_attributes(s->rec.attributes, mapping);
   PYROMETER_END_CRITICAL()
   if (rc < 0) return nullptr;
+  note_route(s);
   Py_RETURN_NONE;
 }
 

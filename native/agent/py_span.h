@@ -93,6 +93,11 @@ PyObject* attach(PyObject* s);
 // or already used) falls back to set(token.old_value), silently, and counts.
 // Returns 0, never raises.
 int detach(PyObject* token);
+// Publishes `s` (entered or attached) as this thread's active local root.
+void publish_span_root(PySpan* s);
+// For a local root: picks up an `http.route` attribute as the trace's route
+// (interned) and republishes it. Cheap when there is none.
+void note_route(PySpan* s);
 // Publishes the local root of whatever span is current now (after a detach)
 // in the thread-roots table, or clears this thread's entry. Never raises.
 void republish_current_root();

@@ -10,6 +10,7 @@
 
 #include "agent/cpython/compat.h"
 #include "agent/py_span.h"
+#include "agent/route_table.h"
 #include "agent/sampler.h"
 #include "agent/thread_roots.h"
 #include "agent/tracer.h"
@@ -151,6 +152,7 @@ void start_span(PySpan* s) {
   s->start_mono = common::monotonic_nano();
   rec.start_unix_nano = wall_from_monotonic(s->start_mono);
   s->state = SpanState::kStarted;
+  if (s->is_local_root && !rec.attributes.empty()) note_route(s);
   tracer_counters().spans_started.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -222,11 +224,27 @@ int detach(PyObject* token) {
   return 0;
 }
 
+void publish_span_root(PySpan* s) {
+  if (s->trace != nullptr)
+    publish_thread_root(s->rec.trace_id, s->root_span_id, s->trace->route_id());
+}
+
+void note_route(PySpan* s) {
+  if (!s->is_local_root || s->trace == nullptr) return;
+  for (const Attribute& a : s->rec.attributes) {
+    if (a.key != "http.route" || a.value.index() != 0) continue;
+    const uint32_t id = intern_route(std::get<std::string>(a.value));
+    s->trace->set_route_id(id);
+    publish_thread_route(s->root_span_id, id);
+    return;
+  }
+}
+
 void republish_current_root() {
   PyObject* now = current_span_new_ref();
   PySpan* s = reinterpret_cast<PySpan*>(now);
   if (now != nullptr && is_span(now) && s->trace != nullptr) {
-    publish_thread_root(s->rec.trace_id, s->root_span_id, 0);
+    publish_span_root(s);
   } else {
     clear_thread_root();
   }

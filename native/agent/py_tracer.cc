@@ -18,6 +18,7 @@
 #include "agent/exception_capture.h"
 #include "agent/local_trace.h"
 #include "agent/py_span.h"
+#include "agent/route_table.h"
 #include "agent/thread_roots.h"
 #include "agent/tracer.h"
 #include "common/baggage.h"
@@ -112,7 +113,7 @@ PyObject* py_attach(PyObject*, PyObject* span) {
   }
   PySpan* s = reinterpret_cast<PySpan*>(span);
   PyObject* token = attach(span);
-  if (s->trace != nullptr) publish_thread_root(s->rec.trace_id, s->root_span_id, 0);
+  publish_span_root(s);
   return token != nullptr ? token : Py_NewRef(Py_None);
 }
 
@@ -315,7 +316,7 @@ PyObject* py_set_noop(PyObject*, PyObject* obj) {
   Py_RETURN_NONE;
 }
 
-// _thread_root(native_tid) -> (trace_id_hex, root_span_id_hex) | None
+// _thread_root(native_tid) -> (trace_id_hex, root_span_id_hex, route) | None
 PyObject* py_thread_root(PyObject*, PyObject* tid_obj) {
   const long tid = PyLong_AsLong(tid_obj);
   if (tid == -1 && PyErr_Occurred()) return nullptr;
@@ -334,8 +335,10 @@ PyObject* py_thread_root(PyObject*, PyObject* tid_obj) {
     span[2 * i] = kDigits[b >> 4];
     span[2 * i + 1] = kDigits[b & 15];
   }
-  return Py_BuildValue("(s#s#)", trace, static_cast<Py_ssize_t>(32), span,
-                       static_cast<Py_ssize_t>(16));
+  const std::string route = route_name(static_cast<uint32_t>(root.route_id));
+  return Py_BuildValue("(s#s#s#)", trace, static_cast<Py_ssize_t>(32), span,
+                       static_cast<Py_ssize_t>(16), route.data(),
+                       static_cast<Py_ssize_t>(route.size()));
 }
 
 #define FASTCALL(f) reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f))

@@ -106,6 +106,13 @@ void publish_thread_root(const uint8_t trace_id[16], uint64_t root_span_id, uint
   t_slot.published_span_id = root_span_id;
 }
 
+void publish_thread_route(uint64_t root_span_id, uint64_t route_id) {
+  Slot* s = t_slot.slot;
+  if (s == nullptr || root_span_id == 0 || t_slot.published_span_id != root_span_id) return;
+  write_slot(s, s->trace_hi.load(std::memory_order_relaxed),
+             s->trace_lo.load(std::memory_order_relaxed), root_span_id, route_id);
+}
+
 void clear_thread_root() {
   if (t_slot.slot == nullptr || t_slot.published_span_id == 0) return;
   write_slot(t_slot.slot, 0, 0, 0, 0);

@@ -28,6 +28,9 @@ inline constexpr size_t kMaxThreadRoots = 512;
 // `route_id` is an opaque key the caller chooses (e.g. an interned route).
 // Async-signal-unsafe; never blocks; the slot is released at thread exit.
 void publish_thread_root(const uint8_t trace_id[16], uint64_t root_span_id, uint64_t route_id);
+// Updates the route of the calling thread's published root, if that root is
+// still `root_span_id` (the route is often known only after routing).
+void publish_thread_route(uint64_t root_span_id, uint64_t route_id);
 // The calling thread has no active local root any more.
 void clear_thread_root();
 

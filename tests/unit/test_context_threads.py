@@ -55,11 +55,10 @@ def test_thread_roots_table_publishes_each_threads_local_root() -> None:
     from pyrometer import _native
 
     me = threading.get_native_id()
-    assert _native._thread_root(me) is None or _native._thread_root(me) is not None  # any state
     with api.span("root") as root:
         with api.span("child"):
-            assert _native._thread_root(me) == (root.trace_id, root.span_id)
-        assert _native._thread_root(me) == (root.trace_id, root.span_id)
+            assert _native._thread_root(me) == (root.trace_id, root.span_id, "")
+        assert _native._thread_root(me) == (root.trace_id, root.span_id, "")
     assert _native._thread_root(me) is None
 
     inside = threading.Event()
@@ -69,7 +68,7 @@ def test_thread_roots_table_publishes_each_threads_local_root() -> None:
     def worker() -> None:
         other["tid"] = threading.get_native_id()
         with api.span("worker-root") as w:
-            other["ids"] = (w.trace_id, w.span_id)
+            other["ids"] = (w.trace_id, w.span_id, "")
             inside.set()
             release.wait(10)
 
@@ -113,9 +112,28 @@ def test_thread_root_returns_to_the_enclosing_local_root() -> None:
     with api.span("outer") as outer:
         with api.start_server_span("inner-root", remote) as inner:
             assert inner.is_local_root
-            assert _native._thread_root(me) == (inner.trace_id, inner.span_id)
-        assert _native._thread_root(me) == (outer.trace_id, outer.span_id)
+            assert _native._thread_root(me) == (inner.trace_id, inner.span_id, "")
+        assert _native._thread_root(me) == (outer.trace_id, outer.span_id, "")
         token = api.attach(api.start_server_span("attached", remote))
         api.detach(token)
-        assert _native._thread_root(me) == (outer.trace_id, outer.span_id)
+        assert _native._thread_root(me) == (outer.trace_id, outer.span_id, "")
     assert _native._thread_root(me) is None
+
+
+def test_thread_root_carries_the_route_of_the_local_root() -> None:
+    from pyrometer import _native
+
+    me = threading.get_native_id()
+    with api.span("GET", kind="server") as root:
+        assert _native._thread_root(me) == (root.trace_id, root.span_id, "")
+        with api.span("view"):
+            root.set_attribute("http.route", "/users/{id}")  # known only after routing
+            assert _native._thread_root(me)[2] == "/users/{id}"
+    with api.span("POST", kind="server", attributes={"http.route": "/orders"}):
+        with api.span("child"):
+            assert _native._thread_root(me)[2] == "/orders"
+    s = api.start_server_span("GET", {}, attributes={"http.route": "/attached"})
+    token = api.attach(s)
+    assert _native._thread_root(me)[2] == "/attached"
+    api.detach(token)
+    s.end()

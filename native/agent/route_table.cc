@@ -1,0 +1,52 @@
+// RouteTable: interns endpoint names (http.route, task names) to small ids so
+// that a thread's active route can be published in thread_roots as one word.
+#include "agent/route_table.h"
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace pyrometer::agent {
+namespace {
+
+struct Table {
+  std::mutex mu;
+  std::unordered_map<std::string, uint32_t> ids;  // guarded by mu
+  std::vector<std::string> names{std::string()};  // guarded by mu; [0] = unknown
+  std::atomic<uint64_t> overflow{0};
+};
+
+// Never destroyed: sampler threads may resolve names during interpreter exit.
+Table& table() {
+  static Table* t = new Table;
+  return *t;
+}
+
+}  // namespace
+
+uint32_t intern_route(std::string_view route) {
+  if (route.empty()) return 0;
+  Table& t = table();
+  std::lock_guard<std::mutex> lock(t.mu);
+  auto it = t.ids.find(std::string(route));
+  if (it != t.ids.end()) return it->second;
+  if (t.names.size() > kMaxRoutes) {
+    t.overflow.fetch_add(1, std::memory_order_relaxed);
+    return 0;
+  }
+  const uint32_t id = static_cast<uint32_t>(t.names.size());
+  t.names.emplace_back(route);
+  t.ids.emplace(std::string(route), id);
+  return id;
+}
+
+std::string route_name(uint32_t id) {
+  Table& t = table();
+  std::lock_guard<std::mutex> lock(t.mu);
+  return id < t.names.size() ? t.names[id] : std::string();
+}
+
+uint64_t routes_overflow() { return table().overflow.load(std::memory_order_relaxed); }
+
+}  // namespace pyrometer::agent
