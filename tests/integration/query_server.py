@@ -68,11 +68,13 @@ class QueryServer:
 
 
 def start_server(
-    extra_args: Sequence[str] = (), env: Mapping[str, str] | None = None
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    listen: str = "127.0.0.1:0",
 ) -> QueryServer:
     data = tempfile.mkdtemp(prefix="pyrometer-query-")
     proc = subprocess.Popen(
-        [server_binary(), "--data", data, "--listen", "127.0.0.1:0", "--threads", "2", *extra_args],
+        [server_binary(), "--data", data, "--listen", listen, "--threads", "2", *extra_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
