@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import redis
 from exported import OtlpReceiver, attrs, pyrometer_run, run_env, wait_spans
 from services import Redis, venv_bin
 from spans import Capture
@@ -56,6 +57,7 @@ class Worker:
 
 @pytest.fixture
 def worker(redis_server: Redis, otlp_receiver: OtlpReceiver) -> Iterator[Worker]:
+    redis.Redis(port=redis_server.port).flushall()  # no task left over by another test
     env = run_env(otlp_receiver, "worker", BROKER_URL=redis_server.url)
     w = Worker(pyrometer_run(venv_bin("celery"), "-A", "celery_app", "worker", "--pool=solo",
                              "-Q", "shop", "--loglevel=INFO"), env)  # fmt: skip

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import redis
 import requests
 from exported import OtlpReceiver, pyrometer_run, run_env, spans, wait_spans
 from services import AppProcess, Redis, free_port, venv_bin
@@ -17,6 +18,7 @@ APPS = str(Path(__file__).parent / "apps")
 
 @pytest.fixture
 def system(otlp_receiver: OtlpReceiver, redis_server: Redis) -> Iterator[str]:
+    redis.Redis(port=redis_server.port).flushall()  # no task left over by another test
     broker = {"BROKER_URL": redis_server.url, "PYTHONPATH": APPS}
     worker = Worker(pyrometer_run(venv_bin("celery"), "-A", "celery_app", "worker",
                                   "--pool=solo", "-Q", "shop", "--loglevel=INFO"),
@@ -46,7 +48,12 @@ def system(otlp_receiver: OtlpReceiver, redis_server: Redis) -> Iterator[str]:
 def test_one_trace_across_four_processes(system: str, otlp_receiver: OtlpReceiver) -> None:
     r = requests.get(system + "/checkout/41")
     assert r.status_code == 200 and r.json()["order"]["order_id"] == 41
-    got = wait_spans(otlp_receiver, lambda ss: any(s.name == "process shop.add" for s in ss))
+
+    def complete(ss: list) -> bool:
+        roots = {s.trace_id for s in ss if s.name == "GET /checkout/{order_id}"}
+        return any(s.name == "process shop.add" and s.trace_id in roots for s in ss)
+
+    got = wait_spans(otlp_receiver, complete)
     by_name = {s.name: s for s in got}
     gateway = by_name["GET /checkout/{order_id}"]
     call = next(s for s in got if s.kind == "client" and s.name == "GET")
