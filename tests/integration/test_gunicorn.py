@@ -4,11 +4,12 @@ for sync workers and for --preload with 2 workers; behaviour identical without P
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
 import requests
-from exported import OtlpReceiver, pyrometer_run, run_env, spans, wait_spans
+from exported import OtlpReceiver, attrs, pyrometer_run, run_env, spans, wait_spans
 from services import AppProcess, free_port, venv_bin
 from spans import tree
 
@@ -31,8 +32,10 @@ def test_sync_worker_request_tree(otlp_receiver: OtlpReceiver) -> None:
         r = requests.get(app.base + "/users/3", headers={"traceparent": tp})
         assert r.json()["name"] == "grace"
         assert requests.get(app.base + "/crash").status_code == 500
+        assert requests.get(app.base + "/users/9").json()["name"] is None  # logs a warning
         got = wait_spans(otlp_receiver, lambda ss: {"GET /users/<int:user_id>", "GET /crash"}
-                         <= {s.name for s in ss})  # fmt: skip
+                         <= {s.name for s in ss} and len(ss) >= 9)  # fmt: skip
+        _wait_log(otlp_receiver, "user 9 not found")
     finally:
         app.stop()
     request_spans = [s for s in got if s.trace_id == REMOTE_TRACE]
@@ -52,6 +55,7 @@ def test_sync_worker_request_tree(otlp_receiver: OtlpReceiver) -> None:
     resource = next(res for res, s in spans(otlp_receiver) if s.span_id == server.span_id)
     assert resource["service.name"] == "shop"
     assert a["process.parent_pid"] == app.proc.pid  # `pyrometer run` execs into the master
+    _warning_linked(otlp_receiver, got)
     crash = next(s for s in got if s.name == "GET /crash")
     assert crash.status == "error" and crash.attributes["error.type"] == "ZeroDivisionError"
     frames = crash.frames()
@@ -98,3 +102,24 @@ def test_transparent(otlp_receiver: OtlpReceiver) -> None:
                                    run_env(otlp_receiver, "shop"))  # fmt: skip
     assert traced == plain
     assert traced_code == plain_code == 0
+
+
+def _wait_log(otlp_receiver: OtlpReceiver, body: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(r.body.string_value == body for _, r in otlp_receiver.logs()):
+            return
+        time.sleep(0.1)
+
+
+def _warning_linked(otlp_receiver: OtlpReceiver, got: list) -> None:
+    """The app's logger.warning went out as an OTLP log record linked to its request span."""
+    records = [r for _, r in otlp_receiver.logs() if r.body.string_value == "user 9 not found"]
+    assert len(records) == 1
+    record = records[0]
+    servers = [s for s in got if s.kind == "server" and s.attributes["url.path"] == "/users/9"]
+    assert len(servers) == 1
+    assert record.trace_id.hex() == servers[0].trace_id
+    assert record.span_id.hex() == servers[0].span_id
+    assert record.severity_text == "WARNING"
+    assert attrs(record.attributes)["code.function.name"] == "user"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import tempfile
@@ -9,6 +10,7 @@ import tempfile
 from flask import Flask, jsonify, request
 
 app = Flask(__name__)
+log = logging.getLogger("shop.users")
 DB = os.path.join(tempfile.gettempdir(), f"pyrometer-flask-app-{os.getppid()}.db")
 
 
@@ -26,6 +28,8 @@ def user(user_id: int):  # type: ignore[no-untyped-def]
         row = conn.execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone()
     finally:
         conn.close()
+    if row is None:
+        log.warning("user %d not found", user_id)
     return jsonify(id=user_id, name=row[0] if row else None, pid=os.getpid())
 
 
