@@ -21,7 +21,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl \
   clang libclang-rt-14-dev clang-format clang-tidy \
   redis-server postgresql sqlite3 wrk prometheus
 
-.PHONY: all deps venv build test test-cpp test-python fuzz fuzz-run bench lint format demo clean
+.PHONY: all deps venv build test test-cpp test-python run-ctest run-pytest fuzz fuzz-run bench lint format demo clean
 all: build
 
 # Installs only what is missing, so it is cheap when everything is there.
@@ -48,10 +48,17 @@ build: venv
 	  -Cbuild-dir=$(BUILD) -Ccmake.define.PYROMETER_BUILD_TESTS=ON \
 	  -Ccmake.define.PYROMETER_BUILD_BENCH=ON -e .
 
+# test-cpp / test-python build first; `test` builds once and then runs the
+# suites through the run-* targets, which do not rebuild.
 test-cpp: build
+	$(MAKE) --no-print-directory run-ctest
+test-python: build
+	$(MAKE) --no-print-directory run-pytest
+
+run-ctest:
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-test-python: build
+run-pytest:
 	$(PY) -m pytest -q tests
 
 fuzz: deps
@@ -71,9 +78,9 @@ fuzz-run: fuzz
 	done
 
 test: build
-	$(MAKE) --no-print-directory test-cpp
+	$(MAKE) --no-print-directory run-ctest
 	$(MAKE) --no-print-directory fuzz-run
-	$(MAKE) --no-print-directory test-python
+	$(MAKE) --no-print-directory run-pytest
 
 bench: build
 	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b --benchmark_min_time=0.5; done
