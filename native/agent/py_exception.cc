@@ -127,6 +127,9 @@ std::vector<StackFrame> frames(PyObject* tb) {
 
 int record_exception(PySpan* s, PyObject* exc, PyObject* extra, bool escaped) {
   if (!PyExceptionInstance_Check(exc)) return 0;  // e.g. __exit__ given a bare type
+  // A generator closed early raises GeneratorExit through its frames: control
+  // flow, not a failure, so a span around a `yield` does not turn into an error.
+  if (escaped && PyErr_GivenExceptionMatches(exc, PyExc_GeneratorExit)) return 0;
   CapturedException ce;
   ce.type = type_name(exc);
   ce.message = message(exc);

@@ -118,7 +118,8 @@ PyObject* from_attr_value(const AttrValue& value);
 PyObject* record_to_dict(const SpanRecord& rec);
 
 // Records `exc` (with its traceback) on the span's record; `extra` (a
-// mapping or NULL) adds attributes to the exception event. 0 or -1.
+// mapping or NULL) adds attributes to the exception event. An escaping
+// GeneratorExit is ignored (a closed generator is not an error). 0 or -1.
 int record_exception(PySpan* s, PyObject* exc, PyObject* extra, bool escaped);
 
 // A new SpanContext (remote parent). NULL with an exception on failure.

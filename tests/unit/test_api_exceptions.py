@@ -96,3 +96,16 @@ def test_error_in_child_marks_only_the_child(captured: Captured) -> None:
     assert spans["child"]["status_code"] == "error"
     assert spans["root"]["status_code"] == "unset"
     assert json.dumps(spans["child"]["exception_stack"])  # plain data, serialisable
+
+
+def test_generator_closed_early_is_not_an_error(captured: Captured) -> None:
+    def numbers():  # type: ignore[no-untyped-def]
+        with api.span("gen"):
+            yield 1
+            yield 2
+
+    g = numbers()
+    assert next(g) == 1
+    g.close()  # GeneratorExit passes through the span: control flow, not a failure
+    (span,) = captured.drain()
+    assert span["status_code"] == "unset" and span["events"] == []
