@@ -201,6 +201,48 @@ TEST_F(HttpServerTest, ShutdownFinishesInFlightAndClosesIdle) {
   EXPECT_TRUE(idle.closed_by_server());
 }
 
+TEST_F(HttpServerTest, ExpectContinueGetsInterimResponseBeforeBody) {
+  net::io_context ioc;
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  std::string head =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n";
+  net::write(s, net::buffer(head));
+  std::string reply(256, '\0');
+  size_t n = s.read_some(net::buffer(reply));
+  EXPECT_EQ(reply.substr(0, n).rfind("HTTP/1.1 100 Continue", 0), 0u) << reply.substr(0, n);
+  net::write(s, net::buffer(std::string("hello")));
+  beast::flat_buffer buffer;
+  bhttp::response<bhttp::string_body> res;
+  bhttp::read(s, buffer, res);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), "hello");
+}
+
+TEST(HttpServerTimeouts, IdleAndSlowClientsAreDisconnected) {
+  Router router;
+  HttpOptions opts;
+  opts.port = 0;
+  opts.idle_timeout = std::chrono::milliseconds(200);
+  opts.read_timeout = std::chrono::milliseconds(200);
+  std::unique_ptr<HttpServer> server;
+  ASSERT_TRUE(HttpServer::start(opts, &router, &server).ok());
+  net::io_context ioc;
+  // A client that sends half a header and stalls (slowloris) is cut off.
+  tcp::socket s(ioc);
+  s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server->port()));
+  net::write(s, net::buffer(std::string("POST /x HTTP/1.1\r\nHost: x\r\n")));
+  char c;
+  beast::error_code ec;
+  s.read_some(net::buffer(&c, 1), ec);  // blocks until the server closes
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+  // An idle keep-alive connection is closed too.
+  tcp::socket idle(ioc);
+  idle.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server->port()));
+  idle.read_some(net::buffer(&c, 1), ec);
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+}
+
 TEST(HttpServerStart, PortInUseFailsWithClearMessage) {
   Router router;
   HttpOptions opts;
