@@ -72,15 +72,23 @@ def fault(integration: str, where: str, exc: BaseException) -> None:
 
 
 def config() -> Any:
+    """The process configuration (pyrometer.config.current(), loaded once)."""
     from pyrometer import config as _config
 
     return _config.current()
 
 
-def _api() -> Any:
-    from pyrometer import api
+_api_module: Any = None
 
-    return api
+
+def _api() -> Any:
+    """pyrometer.api, imported on first use (not at import: integrations load before it)."""
+    global _api_module
+    if _api_module is None:
+        from pyrometer import api
+
+        _api_module = api
+    return _api_module
 
 
 class Span:
@@ -146,8 +154,8 @@ def start(
     """Starts a span and makes it current. With ``headers`` (an incoming request's, lower-case
     keys), the span continues the W3C trace context they carry."""
     api = _api()
-    attrs = {k: v for k, v in (attributes or {}).items() if v is not None}
-    if headers is not None:
+    attrs = attributes or {}  # the tracer drops None values itself
+    if headers and "traceparent" in headers:  # lower-case keys; extract() is the slow part
         native = api.start_server_span(name, headers, kind, attrs)
     else:
         native = api.start_span(name, kind=kind, attributes=attrs)
