@@ -123,3 +123,25 @@ def _warning_linked(otlp_receiver: OtlpReceiver, got: list) -> None:
     assert record.span_id.hex() == servers[0].span_id
     assert record.severity_text == "WARNING"
     assert attrs(record.attributes)["code.function.name"] == "user"
+
+
+def test_plain_wsgi_app_and_gthread(otlp_receiver: OtlpReceiver) -> None:
+    port = free_port()
+    argv = [venv_bin("gunicorn"), "-b", f"127.0.0.1:{port}", "--chdir", APPS,
+            "-k", "gthread", "--threads", "2", "plain_wsgi:app"]  # fmt: skip
+    app = AppProcess(pyrometer_run(*argv), port, env=run_env(otlp_receiver, "plain"))
+    try:
+        r = requests.post(app.base + "/things?x=1", headers={"User-Agent": "t/3"})
+        assert (r.status_code, r.text, r.headers["X-Plain"]) == (201, "made", "1")
+        assert requests.get(app.base + "/boom").status_code == 500
+        got = wait_spans(otlp_receiver, lambda ss: len([s for s in ss if s.kind == "server"]) >= 2)
+    finally:
+        app.stop()
+    made = next(s for s in got if s.attributes["url.path"] == "/things")
+    assert made.name == "POST" and made.status == "unset"  # no framework, so no route
+    assert made.attributes["http.response.status_code"] == 201
+    assert made.attributes["user_agent.original"] == "t/3"
+    assert made.attributes["gunicorn.worker.class"] == "ThreadWorker"
+    boom = next(s for s in got if s.attributes["url.path"] == "/boom")
+    assert boom.status == "error" and boom.attributes["error.type"] == "RuntimeError"
+    assert boom.attributes["http.response.status_code"] == 500

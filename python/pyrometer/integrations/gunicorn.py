@@ -1,5 +1,7 @@
-"""gunicorn: worker metadata (pid, parent pid, worker class, age) on every SERVER span of the
-worker. Set in ``Worker.init_process``, which runs in each worker right after the fork.
+"""gunicorn: sync and gthread workers run their WSGI app under the generic WSGI middleware (so a
+plain WSGI app is traced too; Flask and Django then only name the route), and worker metadata
+(pid, parent pid, worker class, age) goes on every SERVER span of the worker. Both are set in
+the worker right after the fork (``init_process`` / ``load_wsgi``).
 
 They are span attributes, not resource attributes: the pipeline builds its resource once, in
 the master (before the fork), and has no entry point to change it per worker.
@@ -11,7 +13,7 @@ import os
 import sys
 from typing import Any, Callable
 
-from pyrometer.integrations import _common, _wrap
+from pyrometer.integrations import _common, _wrap, wsgi
 
 TARGET = "gunicorn.workers.base"  # imported by the arbiter before it forks workers
 SUPPORTED = ">=20,<28"
@@ -35,12 +37,37 @@ def _init_process(original: Callable[..., Any]) -> Callable[..., Any]:
     return init_process
 
 
+# Workers whose ``self.wsgi`` is a WSGI callable; ASGI workers (uvicorn's) must not be wrapped.
+_WSGI_WORKERS = frozenset(("gunicorn.workers.sync", "gunicorn.workers.gthread"))
+
+
+def _load_wsgi(original: Callable[..., Any]) -> Callable[..., Any]:
+    @_wrap.wraps(original)
+    def load_wsgi(self: Any) -> Any:
+        result = original(self)
+        try:
+            app = getattr(self, "wsgi", None)
+            if type(self).__module__ in _WSGI_WORKERS and callable(app):
+                self.wsgi = wsgi.wrap_app(app, _NAME)
+        except Exception as err:
+            _common.fault(_NAME, "load_wsgi", err)
+        return result
+
+    return load_wsgi
+
+
 def patch() -> None:
     base = sys.modules.get(TARGET) or __import__(TARGET, fromlist=["Worker"])
-    _wrap.wrap(base.Worker, "init_process", _init_process)
+    try:
+        _wrap.wrap(base.Worker, "init_process", _init_process)
+        _wrap.wrap(base.Worker, "load_wsgi", _load_wsgi)
+    except BaseException:
+        unpatch()
+        raise
 
 
 def unpatch() -> None:
     base = sys.modules.get(TARGET)
     if base is not None:
         _wrap.unwrap(base.Worker, "init_process")
+        _wrap.unwrap(base.Worker, "load_wsgi")
