@@ -61,6 +61,14 @@ def make_app() -> Any:
     async def unavailable() -> Any:
         return JSONResponse({"down": True}, status_code=503)
 
+    v2 = FastAPI()
+
+    @v2.get("/orders/{order_id}")
+    async def order(order_id: int) -> Any:
+        return {"order": order_id}
+
+    app.mount("/v2", v2)
+
     @app.websocket("/ws")
     async def ws(sock: WebSocket) -> None:
         await sock.accept()
@@ -132,6 +140,13 @@ def test_statuses(served: ThreadedUvicorn, capture: Capture) -> None:
     assert spans["GET /unavailable"].status == "error"
     assert spans["GET /unavailable"].attributes["error.type"] == "503"
     assert spans["GET"].attributes["http.response.status_code"] == 404
+
+
+def test_mounted_app_route_is_prefixed(served: ThreadedUvicorn, capture: Capture) -> None:
+    assert httpx.get(served.base + "/v2/orders/9").json() == {"order": 9}
+    (span,) = capture.wait(1)
+    assert span.name == "GET /v2/orders/{order_id}"
+    assert span.attributes["url.path"] == "/v2/orders/9"
 
 
 def test_websocket_is_one_counted_span(served: ThreadedUvicorn, capture: Capture) -> None:

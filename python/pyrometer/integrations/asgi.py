@@ -69,10 +69,21 @@ def _start(scope: Scope) -> _common.Span:
     return span
 
 
-def _finish(span: _common.Span, scope: Scope, framework: str, exc: BaseException | None) -> None:
+def _route(scope: Scope, root_path: str) -> str | None:
+    """The route template; under a Mount, prefixed with what the mounts added to root_path."""
+    path = getattr(scope.get("route"), "path", None)
+    if path is None:
+        return None
+    mounted = str(scope.get("root_path") or "")
+    prefix = mounted[len(root_path) :] if mounted.startswith(root_path) else ""
+    return prefix + path if prefix and not path.startswith(prefix) else path
+
+
+def _finish(
+    span: _common.Span, scope: Scope, framework: str, exc: BaseException | None, root_path: str
+) -> None:
     try:
-        route = scope.get("route")
-        set_route(span, getattr(route, "path", None) or scope.get("pyrometer.route"))
+        set_route(span, _route(scope, root_path))
         if exc is not None:
             span.error(exc)
             if span.status_code is None and scope["type"] == "http":
@@ -96,6 +107,7 @@ async def call(app: App, scope: Scope, receive: Any, send: Any, framework: str =
         _common.fault(framework, "start", err)
         return await app(scope, receive, send)
     counts = [0, 0]  # websocket messages received, sent
+    root_path = str(scope.get("root_path") or "")
 
     async def traced_receive() -> Any:
         message = await receive()
@@ -119,13 +131,13 @@ async def call(app: App, scope: Scope, receive: Any, send: Any, framework: str =
         await app(scope, traced_receive if websocket else receive, traced_send)
     except BaseException as exc:
         _request.reset(token)
-        _finish(span, scope, framework, exc)
+        _finish(span, scope, framework, exc, root_path)
         raise
     _request.reset(token)
     if websocket:
         span.set("websocket.messages.received", counts[0])
         span.set("websocket.messages.sent", counts[1])
-    _finish(span, scope, framework, None)
+    _finish(span, scope, framework, None, root_path)
 
 
 def wrap_app(app: App, framework: str = "asgi") -> App:
