@@ -32,7 +32,9 @@ LocalTraceCounters& local_trace_counters() {
 LocalTrace::LocalTrace(bool sampled, bool tail_keep, uint64_t fork_generation)
     : sampled_(sampled), tail_keep_(tail_keep), fork_generation_(fork_generation) {}
 
-bool LocalTrace::add_root_attribute(std::string_view key, AttrValue&& value) {
+bool LocalTrace::add_root_attribute(std::string_view key, AttrValue&& value,
+                                    uint64_t current_fork_generation) {
+  if (current_fork_generation != fork_generation_) return false;
   std::lock_guard<std::mutex> lock(mu_);
   if (root_ended_) return false;
   return upsert_attribute(root_attrs_, key, std::move(value));

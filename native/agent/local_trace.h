@@ -87,8 +87,10 @@ class LocalTrace {
 
   // Adds an attribute for the local root (set_user / set_tag from any span of
   // the trace); applied when the root ends, overriding the root's own value.
-  // Ignored once the root has ended. Returns false when ignored.
-  bool add_root_attribute(std::string_view key, AttrValue&& value);
+  // Ignored once the root has ended, and in a forked child for a trace of the
+  // parent (its lock may have been held at fork time). False when ignored.
+  bool add_root_attribute(std::string_view key, AttrValue&& value,
+                          uint64_t current_fork_generation);
 
   // A span that is not the local root ended. `out` may be null (pipeline not
   // started: the span is still buffered, then simply not exported).

@@ -186,20 +186,21 @@ TEST(LocalTraceTest, BufferIsBoundedAndCountsDrops) {
 TEST(LocalTraceTest, RootAttributesAreAppliedAtRootEnd) {
   FakePipeline p;
   Trace t(true);
-  EXPECT_TRUE(t->add_root_attribute("enduser.id", AttrValue(std::string("u1"))));
-  EXPECT_TRUE(t->add_root_attribute("enduser.id", AttrValue(std::string("u2"))));  // last wins
+  EXPECT_TRUE(t->add_root_attribute("enduser.id", AttrValue(std::string("u1")), 0));
+  EXPECT_TRUE(t->add_root_attribute("enduser.id", AttrValue(std::string("u2")), 0));  // last wins
   SpanRecord root = span("root");
   root.attributes.push_back({"enduser.id", AttrValue(std::string("from-root"))});
   t->end_root(std::move(root), &p, 0);
   const AttrValue* v = find_attr(p.submitted.at(0).back(), "enduser.id");
   ASSERT_NE(v, nullptr);
   EXPECT_EQ(std::get<std::string>(*v), "u2");
-  EXPECT_FALSE(t->add_root_attribute("late", AttrValue(int64_t{1})));
+  EXPECT_FALSE(t->add_root_attribute("late", AttrValue(int64_t{1}), 0));
 }
 
 TEST(LocalTraceTest, SpansEndingInForkedChildAreDropped) {
   FakePipeline p;
   Trace t(true);
+  EXPECT_FALSE(t->add_root_attribute("k", AttrValue(true), /*current_fork_generation=*/1));
   t->end_span(span("a"), &p, /*current_fork_generation=*/1);
   EXPECT_EQ(t->end_root(span("root"), &p, 1), KeepReason::kNotKept);
   EXPECT_TRUE(p.submitted.empty());

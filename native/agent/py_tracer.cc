@@ -141,8 +141,9 @@ PyObject* py_set_root_attribute(PyObject*, PyObject* const* args, Py_ssize_t nar
       Py_DECREF(cur);
       return nullptr;
     }
-    ok = to_attr_value(args[1], &value) &&
-         s->trace->add_root_attribute(std::string_view(key, n), std::move(value));
+    ok =
+        to_attr_value(args[1], &value) &&
+        s->trace->add_root_attribute(std::string_view(key, n), std::move(value), fork_generation());
   }
   Py_DECREF(cur);
   return PyBool_FromLong(ok);

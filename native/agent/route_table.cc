@@ -2,6 +2,8 @@
 // that a thread's active route can be published in thread_roots as one word.
 #include "agent/route_table.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <mutex>
 #include <unordered_map>
@@ -17,11 +19,23 @@ struct Table {
   std::atomic<uint64_t> overflow{0};
 };
 
+// The lock is taken around fork() so that the child never inherits it held
+// (nor the maps half-updated) by a thread that does not exist there.
+void lock_for_fork();
+void unlock_after_fork();
+
 // Never destroyed: sampler threads may resolve names during interpreter exit.
 Table& table() {
-  static Table* t = new Table;
+  static Table* t = [] {
+    Table* created = new Table;
+    pthread_atfork(&lock_for_fork, &unlock_after_fork, &unlock_after_fork);
+    return created;
+  }();
   return *t;
 }
+
+void lock_for_fork() { table().mu.lock(); }
+void unlock_after_fork() { table().mu.unlock(); }
 
 }  // namespace
 

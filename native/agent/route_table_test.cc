@@ -2,6 +2,8 @@
 #include "agent/route_table.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -24,6 +26,23 @@ TEST(RouteTableTest, FullTableMapsToUnknownAndCounts) {
   EXPECT_GT(routes_overflow(), 0u);
   EXPECT_EQ(intern_route("/never-seen-before"), 0u);
   EXPECT_NE(intern_route("/users/{id}"), 0u);  // known names still resolve
+}
+
+TEST(RouteTableTest, ForkedChildKeepsNamesAndCanIntern) {
+  // (A name the table surely holds, even if an earlier test filled it.)
+  const uint32_t parent_id = intern_route("/users/{id}");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const bool ok = parent_id != 0 && route_name(parent_id) == "/users/{id}" &&
+                    intern_route("/users/{id}") == parent_id;
+    intern_route("/in-child");  // must not deadlock on a lock inherited held
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 }  // namespace
