@@ -200,6 +200,8 @@ def start_span(
     """A started span that is NOT current: end it with ``.end()``, or ``with`` it to make it
     current for a block. ``parent``: a Span or a SpanContext (from :func:`extract`); default
     the current span."""
+    if isinstance(parent, NoopSpan):  # e.g. current_span() with nothing current
+        parent = None
     return _native_start_span(name, kind, attributes, parent=parent)
 
 

@@ -208,3 +208,10 @@ def test_a_started_span_dropped_without_end_is_counted_not_exported(captured: Ca
     del s
     assert _native._tracer_stats()["spans_abandoned"] == before + 1
     assert captured.drain() == []
+
+
+def test_start_span_with_a_noop_parent_starts_a_new_trace(captured: Captured) -> None:
+    s = api.start_span("root", parent=api.current_span())  # nothing current: a NoopSpan
+    s.end()
+    (span,) = captured.drain()
+    assert span["parent_span_id"] is None
