@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "server/store/embedded/embedded_store.h"
+#include "server/store/head.h"
 #include "server/store/store_test_util.h"
 
 namespace {
@@ -141,6 +142,25 @@ BENCHMARK(BM_BytesPerSpanAfterCompaction)
     ->Arg(1)
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond);
+
+// Head insert alone (no WAL): the CPU cost per span of the columnar head,
+// dictionaries, trace limit bookkeeping and rollups.
+void BM_HeadInsert(benchmark::State& state) {
+  const auto& reqs = requests();
+  auto head = std::make_unique<st::Head>(10'000);
+  size_t i = 0;
+  int64_t spans = 0;
+  for (auto _ : state) {
+    if (head->span_rows() > 1'000'000) {
+      state.PauseTiming();
+      head = std::make_unique<st::Head>(10'000);
+      state.ResumeTiming();
+    }
+    spans += head->insert_traces(reqs[i++ % reqs.size()]->decoded).accepted;
+  }
+  state.SetItemsProcessed(spans);
+}
+BENCHMARK(BM_HeadInsert);
 
 // find_trace on a compacted store of 1M spans in 4 blocks' worth of data plus
 // a head: the cost a trace-by-id query pays whatever its time range.

@@ -3,6 +3,7 @@
 // than a per-trace row list, and the head is bounded by --max-memory.
 #include "server/store/head.h"
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -42,6 +43,15 @@ bool chunked_scan(std::shared_mutex& mu, const Table& t, Match match, Make make,
 }
 }  // namespace
 
+Head::TraceKey Head::trace_key(std::string_view id) {
+  char buf[16] = {};
+  std::memcpy(buf, id.data(), std::min<size_t>(id.size(), 16));
+  TraceKey k;
+  std::memcpy(&k.hi, buf, 8);
+  std::memcpy(&k.lo, buf + 8, 8);
+  return k;
+}
+
 Head::Head(uint32_t max_spans_per_trace)
     : max_spans_per_trace_(max_spans_per_trace),
       spans_(&span_schema()),
@@ -66,13 +76,11 @@ bool Head::empty() const {
 HeadInsertResult Head::insert_traces(const common::otlp::TracesRequest& req) {
   HeadInsertResult res;
   std::unique_lock<std::shared_mutex> lock(mu_);
-  std::string key;
   for (const auto& rs : req.resource_spans) {
     for (const auto& ss : rs.scope_spans) {
       SpanContextIds ids = intern_span_context(&spans_, rs.resource, ss.scope);
       for (const auto& span : ss.spans) {
-        key.assign(span.trace_id);
-        TraceInfo& info = traces_[key];
+        TraceInfo& info = traces_[trace_key(span.trace_id)];
         if (info.spans >= max_spans_per_trace_) {
           res.dropped++;
           if (!info.truncated) {

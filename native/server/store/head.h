@@ -73,7 +73,20 @@ class Head {
   Table metrics_;
   RollupSet rollups_;
   ProfileSet profiles_;
-  std::unordered_map<std::string, TraceInfo> traces_;  // key: 16 raw id bytes
+  // Trace ids are random 16 bytes: two words and a multiply-xor hash are
+  // enough, and keep this per-span lookup off std::string hashing.
+  struct TraceKey {
+    uint64_t hi = 0, lo = 0;
+    bool operator==(const TraceKey&) const = default;
+  };
+  struct TraceKeyHash {
+    size_t operator()(const TraceKey& k) const {
+      return static_cast<size_t>((k.hi ^ (k.lo * 0x9E3779B97F4A7C15ull)) * 0xC2B2AE3D27D4EB4Full >>
+                                 7);
+    }
+  };
+  static TraceKey trace_key(std::string_view id);
+  std::unordered_map<TraceKey, TraceInfo, TraceKeyHash> traces_;
   std::atomic<size_t> bytes_{0};
   std::atomic<size_t> span_rows_{0};
 };
