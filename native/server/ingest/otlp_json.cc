@@ -225,8 +225,7 @@ Status decode(std::string json, Request* out, const char* what, Fn&& fn) {
   // arena's string is mutable, only the returned view is const).
   std::string_view owned = out->arena.store(std::move(json));
   rapidjson::Document doc;
-  doc.ParseInsitu<rapidjson::kParseIterativeFlag | rapidjson::kParseStopWhenDoneFlag>(
-      const_cast<char*>(owned.data()));
+  doc.ParseInsitu<rapidjson::kParseIterativeFlag>(const_cast<char*>(owned.data()));
   if (doc.HasParseError()) {
     return Status::invalid_argument(std::string("invalid OTLP JSON ") + what + ": " +
                                     rapidjson::GetParseError_En(doc.GetParseError()) +

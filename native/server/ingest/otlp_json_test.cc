@@ -170,6 +170,7 @@ TEST(OtlpJson, MalformedInputIsInvalidArgumentWithFieldPath) {
   expect_invalid("{\"resourceSpans\": [", "invalid OTLP JSON");
   expect_invalid("[]", "expected a JSON object");
   expect_invalid("not json", "invalid OTLP JSON");
+  expect_invalid("{} trailing", "root must not be followed by other values");
   expect_invalid(R"({"resourceSpans": {}})", "resourceSpans: expected an array");
   expect_invalid(R"({"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "xyz"}]}]}]})",
                  "resourceSpans[0].scopeSpans[0].spans[0].traceId: expected 32 hex digits");
