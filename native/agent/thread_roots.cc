@@ -34,18 +34,24 @@ void store_be64(uint64_t v, uint8_t* p) {
   }
 }
 
-// The calling thread's slot; released by the destructor at thread exit.
+// The calling thread's slot. Trivially destructible, so reading it on every
+// span enter costs no TLS-initialisation guard; the release at thread exit is
+// done by a separate guard object, touched only when a slot is taken.
 struct ThreadSlot {
-  Slot* slot = nullptr;
-  bool overflowed = false;
-  uint64_t published_span_id = 0;
-  ~ThreadSlot() {
-    if (slot != nullptr) slot->tid.store(0, std::memory_order_release);
-    slot = nullptr;
-    overflowed = true;  // a span ending during thread teardown must not re-take a slot
+  Slot* slot;
+  bool overflowed;
+  uint64_t published_span_id;
+};
+thread_local ThreadSlot t_slot{nullptr, false, 0};
+
+struct SlotReleaser {
+  ~SlotReleaser() {
+    if (t_slot.slot != nullptr) t_slot.slot->tid.store(0, std::memory_order_release);
+    t_slot.slot = nullptr;
+    t_slot.overflowed = true;  // a span ending during thread teardown must not re-take a slot
   }
 };
-thread_local ThreadSlot t_slot;
+thread_local SlotReleaser t_releaser;
 
 Slot* acquire_slot() {
   if (t_slot.slot != nullptr) return t_slot.slot;
@@ -56,6 +62,7 @@ Slot* acquire_slot() {
     if (s.tid.load(std::memory_order_relaxed) == 0 &&
         s.tid.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) {
       t_slot.slot = &s;
+      (void)&t_releaser;  // registers the release at thread exit
       return &s;
     }
   }
