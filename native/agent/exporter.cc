@@ -85,7 +85,7 @@ void Exporter::wake() {
     std::lock_guard<std::mutex> lock(mu_);
     wake_ = true;
   }
-  cv_.notify_all();
+  cv_->notify_all();
 }
 
 bool Exporter::flush(milliseconds timeout) {
@@ -93,8 +93,8 @@ bool Exporter::flush(milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!thread_) return traces_->units() == 0 && logs_->units() == 0;
   uint64_t gen = ++flush_requested_;
-  cv_.notify_all();
-  bool done = cv_.wait_for(lock, timeout, [&] { return flush_done_ >= gen || !thread_; });
+  cv_->notify_all();
+  bool done = cv_->wait_for(lock, timeout, [&] { return flush_done_ >= gen || !thread_; });
   return done && flush_done_ >= gen && last_cycle_ok_;
 }
 
@@ -108,11 +108,11 @@ void Exporter::shutdown(milliseconds timeout) {
     stop_deadline_ = Clock::now() + timeout;
     t = std::move(thread_);
   }
-  cv_.notify_all();
+  cv_->notify_all();
   t->join();
   std::lock_guard<std::mutex> lock(mu_);
   flush_done_ = flush_requested_;
-  cv_.notify_all();
+  cv_->notify_all();
 }
 
 ExporterStats Exporter::stats() const {
@@ -138,6 +138,8 @@ void Exporter::reset_in_child() {
   // be joined or destroyed (both would act on a foreign pthread id), so it is
   // deliberately leaked. The socket copy is closed without a request.
   (void)thread_.release();
+  (void)cv_.release();
+  cv_ = std::make_unique<std::condition_variable>();
   stop_ = false;
   wake_ = false;
   flush_requested_ = flush_done_ = 0;
@@ -161,8 +163,8 @@ void Exporter::run() {
     SteadyTime deadline = SteadyTime::max();
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_until(lock, std::min(next_export, next_metrics),
-                     [&] { return stop_ || wake_ || flush_requested_ > flush_done_; });
+      cv_->wait_until(lock, std::min(next_export, next_metrics),
+                      [&] { return stop_ || wake_ || flush_requested_ > flush_done_; });
       gen = flush_requested_;
       stopping = stop_;
       woke = wake_;
@@ -192,7 +194,7 @@ void Exporter::run() {
         last_cycle_ok_ = ok && traces_->units() == 0 && logs_->units() == 0;
       }
     }
-    cv_.notify_all();
+    cv_->notify_all();
     if (stopping) break;
   }
   http_.close();
@@ -301,7 +303,7 @@ bool Exporter::backoff_sleep(milliseconds d, SteadyTime deadline) {
   auto until = Clock::now() + d;
   if (deadline != SteadyTime::max()) until = std::min(until, deadline);
   // Wakes early only for shutdown: a flush() does not cut a server-requested wait.
-  cv_.wait_until(lock, until, [&] { return stop_ && Clock::now() >= stop_deadline_; });
+  cv_->wait_until(lock, until, [&] { return stop_ && Clock::now() >= stop_deadline_; });
   if (stop_) deadline = stop_deadline_;
   return Clock::now() < deadline;
 }

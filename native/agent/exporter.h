@@ -122,7 +122,10 @@ class Exporter {
   bool urls_ok_[3] = {false, false, false};
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  // Replaced (and the old one leaked) in a forked child: the parent's thread
+  // may have been waiting on it at fork time, and glibc's condvar then keeps
+  // waiting for that waiter forever on the child's next notify.
+  std::unique_ptr<std::condition_variable> cv_ = std::make_unique<std::condition_variable>();
   std::unique_ptr<std::thread> thread_;  // guarded by mu_
   bool stop_ = false;                    // guarded by mu_
   bool shut_down_ = false;               // guarded by mu_

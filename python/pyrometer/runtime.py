@@ -68,7 +68,6 @@ def _resource_attributes(cfg: Any) -> dict[str, str]:
     env = getattr(cfg, "environment", None)
     if env and "deployment.environment.name" not in attrs:
         attrs["deployment.environment.name"] = str(env)
-    attrs.setdefault("process.pid", str(os.getpid()))
     return attrs
 
 

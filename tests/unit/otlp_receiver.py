@@ -85,7 +85,7 @@ class OtlpReceiver:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self._script: list[_Scripted] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # wait_for predicates read under it
         self._cond = threading.Condition(self._lock)
         self._server: http.server.ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -273,3 +273,7 @@ def otlp_receiver_fixture() -> Iterator[OtlpReceiver]:
         yield receiver
     finally:
         receiver.stop()
+
+
+# The same fixture under its request name, for `from otlp_receiver import otlp_receiver`.
+otlp_receiver = otlp_receiver_fixture
