@@ -73,3 +73,19 @@ def test_one_trace_across_four_processes(system: str, otlp_receiver: OtlpReceive
     assert gateway.attributes["process.pid"] == r.json()["pid"]  # uvicorn worker metadata
     assert call.attributes["url.full"].endswith("/orders/41/")
     assert process.attributes["celery.state"] == "SUCCESS"
+
+
+def test_error_crosses_services(system: str, otlp_receiver: OtlpReceiver) -> None:
+    assert requests.get(system + "/checkout/0").status_code == 500
+    got = wait_spans(otlp_receiver, lambda ss: any(
+        s.name == "GET /checkout/{order_id}" and s.status == "error" for s in ss))  # fmt: skip
+    orders = next(s for s in got if s.name == "GET /orders/<int:order_id>/")
+    call = next(s for s in got if s.kind == "client" and s.span_id == orders.parent_id)
+    gateway = next(s for s in got if s.span_id == call.parent_id)
+    assert orders.status == "error" and orders.attributes["http.response.status_code"] == 500
+    assert orders.attributes["error.type"] == "ZeroDivisionError"
+    frame = [f for f in orders.frames() if f["in_app"]][-1]
+    assert frame["function"] == "order" and frame["locals"]["order_id"] == "0"
+    assert call.status == "error" and call.attributes["error.type"] == "500"
+    assert gateway.status == "error" and gateway.attributes["http.response.status_code"] == 500
+    assert not any(s.kind == "producer" for s in got)  # the view failed before publishing

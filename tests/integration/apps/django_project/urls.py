@@ -8,7 +8,8 @@ from django.urls import path
 
 
 def order(request, order_id: int) -> JsonResponse:  # type: ignore[no-untyped-def]
-    result = add.delay(order_id, 1)
+    per_unit = 100 // order_id  # order 0 fails: a 500 from Django
+    result = add.delay(order_id, per_unit)
     return JsonResponse({"order_id": order_id, "task_id": result.id})
 
 
