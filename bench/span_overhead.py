@@ -10,7 +10,7 @@ an exporter that drops everything. Pyrometer runs as ``pyrometer run`` would con
 (parentbased_always_on, local tail keep), with its export pipeline started when this build has
 one (pointed at a closed loopback port).
 
-    .venv/bin/python bench/span_overhead.py [--rounds 30] [--spans 20000]
+    .venv/bin/python bench/span_overhead.py [--rounds 30] [--spans 20000] [--no-pipeline]
 
 Targets (DESIGN.md section 5, not a test): <= 0.5 us per span and >= 20x cheaper than OTel.
 """
@@ -24,7 +24,7 @@ import time
 from typing import Callable
 
 
-def pyrometer_case() -> tuple[Callable[[int], tuple[float, float]], str]:
+def pyrometer_case(pipeline: bool) -> tuple[Callable[[int], tuple[float, float]], str]:
     from pyrometer import api, config
 
     cfg = config.load(
@@ -33,10 +33,14 @@ def pyrometer_case() -> tuple[Callable[[int], tuple[float, float]], str]:
             "OTEL_SERVICE_NAME": "span-overhead-bench",
         }
     )
-    api._start(cfg)
     from pyrometer import _native
 
-    pipeline = "started" if hasattr(_native, "start_pipeline") else "absent in this build"
+    if pipeline:
+        api._start(cfg)
+        state = "started" if hasattr(_native, "start_pipeline") else "absent in this build"
+    else:  # the tracer alone: same sampler and tail keep, nothing aggregated or queued
+        _native.configure(cfg.sampler, str(cfg.sampler_arg), cfg.tail_keep)
+        state = "not started"
     span = api.span
 
     def run(n: int) -> float:
@@ -46,7 +50,7 @@ def pyrometer_case() -> tuple[Callable[[int], tuple[float, float]], str]:
                 pass
         return (time.thread_time_ns() - t0) / n, (time.perf_counter_ns() - w0) / n
 
-    return run, f"pyrometer (pipeline {pipeline})"
+    return run, f"pyrometer (pipeline {state})"
 
 
 def otel_case() -> Callable[[int], tuple[float, float]]:
@@ -89,9 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--spans", type=int, default=20000, help="spans per round and case")
+    parser.add_argument(
+        "--no-pipeline", action="store_true", help="measure the tracer alone (no export pipeline)"
+    )
     args = parser.parse_args(argv)
 
-    pyro, label = pyrometer_case()
+    pyro, label = pyrometer_case(not args.no_pipeline)
     otel = otel_case()
     pyro(1000), otel(1000)  # warm-up: imports, caches, first allocations
     ours, theirs, loop = [], [], []
