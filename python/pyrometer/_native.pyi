@@ -96,3 +96,75 @@ def _set_async_decorator(factory: Callable[..., Any]) -> None: ...
 def _set_noop(obj: Any) -> None: ...
 def _thread_root(native_tid: int) -> tuple[str, str, str] | None:
     """(trace_id, local root span_id, route) published by that thread, read without the GIL."""
+
+# ---- pipeline: export, RED, runtime probes (py_pipeline.cc) ----------------------------------
+# pyrometer.runtime.start_agent(cfg) is the normal way in; flush() above reaches this pipeline.
+
+def start_pipeline(
+    service_name: str,
+    resource_attributes: Mapping[str, str],
+    traces_url: str,
+    metrics_url: str,
+    logs_url: str,
+    headers: Mapping[str, str],
+    export_interval_s: float = 5.0,
+    metrics_interval_s: float = 10.0,
+    flush_timeout_s: float = 2.0,
+    max_queue_spans: int = 2048,
+    max_queue_logs: int = 2048,
+    retry_initial_s: float = 0.5,
+    retry_max_s: float = 30.0,
+    max_attempts: int = 5,
+    gil_sampling: bool = True,
+) -> bool:
+    """Creates the process-wide pipeline; native threads start on first use. False if it was
+    already started. Called with one Config argument, runs pyrometer.runtime.start_agent(cfg)."""
+
+def shutdown() -> None:
+    """Flushes (bounded by flush_timeout_s) and joins the native threads; releases the GIL."""
+
+def stop_pipeline() -> None:
+    """Alias of shutdown() (api._shutdown)."""
+
+def submit_log(
+    level: int,
+    message: str,
+    attributes: Mapping[str, Any] | None = None,
+    trace_id: bytes | None = None,  # 16 raw bytes
+    span_id: bytes | None = None,  # 8 raw bytes
+    event_name: str = "",
+    time_unix_nano: int = 0,
+    severity_text: str = "",
+) -> bool:
+    """Queues one OTLP log record (Python logging level → severity); never blocks."""
+
+def pipeline_stats() -> dict[str, Any]:
+    """started, queued, dropped (+ _spans/_logs/_points), sent (+ per signal), requests,
+    failed_requests, retries, partial_rejected, errors, last_error, red_overflow,
+    exporter_running, shut_down, instance_id."""
+
+def gil_stats() -> dict[str, Any]:
+    """supported (and reason when not), samples, held_samples, switches, elapsed_s, held_ratio,
+    held_by_thread {native thread id: held samples}; cumulative since start or fork."""
+
+def record_gc_pause(generation: int, seconds: float) -> None: ...
+def record_loop_lag(seconds: float) -> None: ...
+def record_python_gauges(
+    modules: int, allocated_blocks: int, gc_count0: int, gc_count1: int, gc_count2: int
+) -> None:
+    """Interpreter gauges sampled by pyrometer.runtime; also refreshes the GIL holder map."""
+
+def take_messages() -> list[str]:
+    """Native diagnostics not yet logged (each distinct problem once)."""
+
+def _test_emit_spans(
+    count: int,
+    name: str,
+    kind: int = 1,
+    attributes: Mapping[str, Any] | None = None,
+    duration_s: float = 0.001,
+    error: bool = False,
+    keep: bool = True,
+    spans_per_trace: int = 1,
+) -> int:
+    """TEST ONLY: finishes synthetic spans through the pipeline; returns the spans queued."""
