@@ -13,7 +13,7 @@ from spans import Capture, tree
 from werkzeug.serving import make_server
 
 from pyrometer import _importhook as hook
-from pyrometer import _logging
+from pyrometer import _logging, api
 from pyrometer.integrations import _wrap
 from pyrometer.integrations import flask as flask_integration
 
@@ -54,7 +54,12 @@ def make_app() -> flask.Flask:
 
     @app.get("/stream")
     def stream() -> Any:
-        return flask.Response((f"{i}\n" for i in range(3)), mimetype="text/plain")
+        def chunks() -> Iterator[str]:
+            for i in range(3):
+                with api.span(f"chunk {i}"):
+                    yield f"{i}\n"
+
+        return flask.Response(chunks(), mimetype="text/plain")
 
     return app
 
@@ -170,8 +175,15 @@ def test_4xx_is_not_a_server_error(served: Server, capture: Capture) -> None:
 def test_streamed_body_ends_span_on_close(served: Server, capture: Capture) -> None:
     r = requests.get(served.base + "/stream")
     assert r.text == "0\n1\n2\n"
-    (span,) = capture.wait(1)
-    assert span.name == "GET /stream" and span.attributes["http.response.status_code"] == 200
+    spans = capture.wait(4)
+    assert tree(spans) == [
+        ("GET /stream", None),
+        ("chunk 0", "GET /stream"),  # produced after the view returned, still in the request
+        ("chunk 1", "GET /stream"),
+        ("chunk 2", "GET /stream"),
+    ]
+    server = capture.one("GET /stream", spans)
+    assert server.attributes["http.response.status_code"] == 200
 
 
 def test_nested_spans_parent_to_the_request(served: Server, capture: Capture) -> None:
@@ -210,7 +222,8 @@ def test_transparent(path: str, capture: Capture) -> None:
     finally:
         flask_integration.unpatch()
     assert traced == plain
-    assert len(capture.drain()) == 1  # the patched run was traced, the plain one not
+    servers = [s for s in capture.drain() if s.kind == "server"]
+    assert len(servers) == 1  # the patched run was traced, the plain one not
 
 
 def test_patch_is_idempotent_and_unpatch_restores() -> None:

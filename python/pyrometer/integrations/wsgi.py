@@ -94,11 +94,21 @@ class _Body:
         self._span: _common.Span | None = span
 
     def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from self._inner
-        except BaseException as exc:
-            _fail(self._span, exc)
-            raise
+        # The request's span is current again while the app produces each chunk, so work done
+        # in a streaming generator (queries, calls) is parented to the request.
+        inner = iter(self._inner)
+        while True:
+            token = _reattach(self._span)
+            try:
+                chunk = next(inner)
+            except StopIteration:
+                return
+            except BaseException as exc:
+                _fail(self._span, exc)
+                raise
+            finally:
+                _release(token)
+            yield chunk
 
     def close(self) -> None:
         try:
@@ -111,6 +121,24 @@ class _Body:
         finally:
             span, self._span = self._span, None
             _end(span)
+
+
+def _reattach(span: _common.Span | None) -> Any:
+    if span is None:
+        return None
+    try:
+        return _common._api().attach(span.native)
+    except Exception as err:
+        _common.fault("wsgi", "reattach", err)
+        return None
+
+
+def _release(token: Any) -> None:
+    if token is not None:
+        try:
+            _common._api().detach(token)
+        except Exception as err:
+            _common.fault("wsgi", "release", err)
 
 
 def _fail(span: _common.Span | None, exc: BaseException) -> None:
