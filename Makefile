@@ -69,11 +69,12 @@ fuzz: deps
 
 # Each fuzzer runs for a bounded time from its seed corpus; any crash fails.
 fuzz-run: fuzz
-	@for f in $(FUZZ_BUILD)/native/common/fuzz/*_fuzzer; do \
-	  name=$$(basename $$f); corpus=native/common/fuzz/corpus/$$name; work=$(FUZZ_BUILD)/corpus/$$name; \
+	@for f in $$(find $(FUZZ_BUILD)/native -name '*_fuzzer' -type f -perm -u+x | sort); do \
+	  name=$$(basename $$f); corpus=$$(find native -type d -path "*/fuzz/corpus/$$name" | head -n 1); \
+	  work=$(FUZZ_BUILD)/corpus/$$name; \
 	  mkdir -p $$work; echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
-	    $$work $$(test -d $$corpus && echo $$corpus) 2>$(FUZZ_BUILD)/$$name.log \
+	    $$work $$corpus 2>$(FUZZ_BUILD)/$$name.log \
 	    || { tail -n 40 $(FUZZ_BUILD)/$$name.log; exit 1; }; \
 	done
 
