@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -145,6 +146,9 @@ class EmbeddedStore final : public Store {
   mutable std::mutex blocks_mu_;
   std::vector<std::shared_ptr<Block>> blocks_;  // GUARDED_BY(blocks_mu_), by id
   uint64_t next_block_id_ = 1;                  // GUARDED_BY(write_mu_)
+
+  std::mutex reported_mu_;
+  std::set<uint64_t> reported_blocks_;  // GUARDED_BY(reported_mu_): corrupt blocks already logged
 
   std::atomic<bool> closed_{false};
   std::mutex bg_mu_;

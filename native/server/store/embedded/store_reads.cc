@@ -37,9 +37,19 @@ uint64_t file_size(const std::string& path) {
 }  // namespace
 
 void EmbeddedStore::note_block_error(const Block& b, const Status& s) {
+  {
+    // Deleted by retention or compaction while this read ran: not an error.
+    std::lock_guard<std::mutex> lock(blocks_mu_);
+    bool live = false;
+    for (const auto& x : blocks_) live = live || x.get() == &b;
+    if (!live) return;
+  }
   block_crc_failures_++;
-  std::fprintf(stderr, "pyrometer-store: block %s skipped: %s\n", b.dir().c_str(),
-               s.to_string().c_str());
+  std::lock_guard<std::mutex> lock(reported_mu_);
+  if (reported_blocks_.insert(b.id()).second) {  // log once per block
+    std::fprintf(stderr, "pyrometer-store: block %s skipped: %s\n", b.dir().c_str(),
+                 s.to_string().c_str());
+  }
 }
 
 Status EmbeddedStore::find_trace(std::string_view trace_id, std::vector<SpanRow>* out) {
