@@ -6,8 +6,12 @@
 
 namespace pyrometer::agent {
 
-GilSampler::GilSampler(GilReader reader, std::chrono::microseconds period)
-    : reader_(reader), period_(period) {
+GilSampler::GilSampler(GilReader reader, std::chrono::microseconds period, double duty)
+    : reader_(reader),
+      period_(period),
+      duty_(duty <= 0  ? 0.01
+            : duty > 1 ? 1.0
+                       : duty) {
   GilSnapshot probe;
   supported_ = reader_ != nullptr && reader_(&probe);
 }
@@ -75,16 +79,29 @@ void GilSampler::sample_once(double dt_s) {
 }
 
 void GilSampler::run() {
-  timespec prev;
-  clock_gettime(CLOCK_MONOTONIC, &prev);
-  timespec req{0, static_cast<long>(period_.count() * 1000)};
+  auto now_ns = [] {
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  };
+  const int64_t active_ns = static_cast<int64_t>(duty_ * kCycleNs);
+  int64_t prev = now_ns();
+  int64_t cycle_start = prev;
+  const timespec req{0, static_cast<long>(period_.count() * 1000)};
   while (!stop_.load(std::memory_order_relaxed)) {
+    int64_t now = now_ns();
+    if (now - cycle_start >= active_ns && active_ns < kCycleNs) {
+      // Gap: sleep in short steps so stop() stays prompt.
+      while (!stop_.load(std::memory_order_relaxed) && now_ns() - cycle_start < kCycleNs) {
+        const timespec step{0, 50'000'000};
+        nanosleep(&step, nullptr);
+      }
+      cycle_start = now_ns();
+    }
     nanosleep(&req, nullptr);
-    timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double dt = static_cast<double>(now.tv_sec - prev.tv_sec) + (now.tv_nsec - prev.tv_nsec) * 1e-9;
+    now = now_ns();
+    sample_once(static_cast<double>(now - prev) * 1e-9);
     prev = now;
-    sample_once(dt);
   }
 }
 

@@ -45,8 +45,14 @@ struct GilTotals {
 // only when Python calls in (runtime probes, gil_stats()), under the GIL.
 class GilSampler {
  public:
+  // Samples every `period` during the first `duty` fraction of each 5 s cycle
+  // and sleeps for the rest: 500 µs wakeups cost ~1.3% of a core when
+  // continuous, ~0.25% at the default duty of 0.2. The held ratio is a ratio of
+  // samples, so gaps do not bias it; switches are counted from the
+  // interpreter's own counter, so none are missed during gaps.
   explicit GilSampler(GilReader reader,
-                      std::chrono::microseconds period = std::chrono::microseconds(500));
+                      std::chrono::microseconds period = std::chrono::microseconds(500),
+                      double duty = 0.2);
   ~GilSampler();
 
   // Starts the thread if not running; no-op when the reader reports unsupported.
@@ -70,6 +76,8 @@ class GilSampler {
 
   GilReader reader_;
   const std::chrono::microseconds period_;
+  const double duty_;
+  static constexpr int64_t kCycleNs = 5'000'000'000;
   bool supported_ = false;
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;

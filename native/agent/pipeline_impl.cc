@@ -32,7 +32,7 @@ PipelineImpl::PipelineImpl(PipelineConfig cfg, GilReader gil_reader)
       traces_(cfg_.max_queue_spans, cfg_.max_queue_bytes),
       logs_(cfg_.max_queue_logs, cfg_.max_log_bytes),
       red_(cfg_.max_keys_per_family),
-      gil_(cfg_.gil_sampling ? gil_reader : nullptr),
+      gil_(cfg_.gil_sampling ? gil_reader : nullptr, std::chrono::microseconds(500), cfg_.gil_duty),
       runtime_(&gil_),
       exporter_(cfg_.exporter, &cfg_.resource, &traces_, &logs_, {&red_, &runtime_},
                 &diagnostics()) {}

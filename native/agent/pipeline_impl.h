@@ -27,6 +27,7 @@ struct PipelineConfig {
   size_t max_log_bytes = 4 << 20;
   size_t max_keys_per_family = 1000;
   bool gil_sampling = true;
+  double gil_duty = 0.2;  // fraction of time the GIL sampler samples (see gil_sampler.h)
 };
 
 struct PipelineStats {

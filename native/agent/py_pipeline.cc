@@ -105,7 +105,7 @@ bool start(const std::string& service_name, const nb::dict& resource_attributes,
            const std::string& logs_url, const nb::dict& headers, double export_interval_s,
            double metrics_interval_s, double flush_timeout_s, int64_t max_queue_spans,
            int64_t max_queue_logs, double retry_initial_s, double retry_max_s, int max_attempts,
-           bool gil_sampling) {
+           bool gil_sampling, double gil_duty) {
   if (pipeline_impl() != nullptr) return false;
   PipelineConfig cfg;
   cfg.resource.service_name = service_name;
@@ -122,6 +122,7 @@ bool start(const std::string& service_name, const nb::dict& resource_attributes,
   if (max_queue_spans > 0) cfg.max_queue_spans = static_cast<size_t>(max_queue_spans);
   if (max_queue_logs > 0) cfg.max_queue_logs = static_cast<size_t>(max_queue_logs);
   cfg.gil_sampling = gil_sampling;
+  cfg.gil_duty = gil_duty;
   g_flush_timeout = flush_timeout_s > 0 ? to_ms(flush_timeout_s) : std::chrono::milliseconds(2000);
   PipelineImpl* p = start_pipeline(std::move(cfg), &cpython::read_gil_state);
   set_pipeline_provider(&pipeline);  // the tracer's finished spans now come here
@@ -232,6 +233,7 @@ void register_pipeline(nb::module_& m) {
         nb::arg("flush_timeout_s") = 2.0, nb::arg("max_queue_spans") = 2048,
         nb::arg("max_queue_logs") = 2048, nb::arg("retry_initial_s") = 0.5,
         nb::arg("retry_max_s") = 30.0, nb::arg("max_attempts") = 5, nb::arg("gil_sampling") = true,
+        nb::arg("gil_duty") = 0.2,
         "Creates the process-wide pipeline (threads start lazily). False if already started.");
   // api._start(cfg) calls start_pipeline(cfg) with a Config: that form runs
   // pyrometer.runtime.start_agent(cfg), which calls the explicit form above.

@@ -116,6 +116,7 @@ def start_pipeline(
     retry_max_s: float = 30.0,
     max_attempts: int = 5,
     gil_sampling: bool = True,
+    gil_duty: float = 0.2,
 ) -> bool:
     """Creates the process-wide pipeline; native threads start on first use. False if it was
     already started. Called with one Config argument, runs pyrometer.runtime.start_agent(cfg)."""

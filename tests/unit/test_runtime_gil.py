@@ -11,7 +11,7 @@ from otlp_receiver import OtlpReceiver, otlp_receiver_fixture  # noqa: F401
 
 CODE = """
     import threading
-    start()
+    start(gil_duty=1.0)  # sample continuously: the windows below are 1 s
     n._test_emit_spans(1, "warm-up", keep=False)  # first use starts the native threads
     time.sleep(0.2)
 
@@ -66,7 +66,7 @@ def test_gil_held_ratio_switches_and_per_thread_share(otlp_receiver: OtlpReceive
 def test_gil_metrics_are_exported(otlp_receiver: OtlpReceiver) -> None:
     run_child(
         """
-        start()
+        start(gil_duty=1.0)
         n._test_emit_spans(1, "warm-up", keep=False)
         end = time.monotonic() + 0.3
         while time.monotonic() < end:
