@@ -165,6 +165,12 @@ Status EmbeddedStore::load_blocks() {
     }
     loaded.push_back(std::move(b));
   }
+  // Block ids are never reused: rollups/ names carry the ids of deleted blocks.
+  for (const auto& name : list_dir(rollups_dir_)) {
+    uint64_t id, max_minute;
+    if (parse_rollup_file_name(name, &id, &max_minute))
+      next_block_id_ = std::max(next_block_id_, id + 1);
+  }
   // A compaction that crashed before deleting its inputs left duplicates.
   std::set<uint64_t> superseded;
   for (const auto& b : loaded)
