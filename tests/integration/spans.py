@@ -144,7 +144,8 @@ def capture() -> Iterator[Capture]:
 @pytest.fixture
 def clean_integrations() -> Iterator[None]:
     """Unpatches every integration before and after the test, so spans from a library another
-    test left patched (or ``pyrometer.auto`` installed) do not show up in this one."""
+    test left patched (or ``pyrometer.auto`` installed) do not show up in this one; and checks
+    that the test left no span current."""
     import importlib
     import sys
 
@@ -155,6 +156,10 @@ def clean_integrations() -> Iterator[None]:
             module = sys.modules.get(name) or importlib.import_module(name)
             module.unpatch()
 
+    from pyrometer import api
+
     unpatch_all()
     yield
     unpatch_all()
+    # no span may stay current in the test's context once the work it traced is over
+    assert isinstance(api.current_span(), api.NoopSpan), f"leaked: {api.current_span()!r}"

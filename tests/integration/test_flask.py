@@ -206,7 +206,7 @@ def test_nested_spans_parent_to_the_request(served: Server, capture: Capture) ->
 def _observable(app: flask.Flask, path: str) -> tuple[int, bytes, dict[str, str]]:
     with app.test_client() as client:
         r = client.get(path)
-        r.close()
+        r.close()  # before reading: the streamed body is closed mid-way (a regression case)
         return r.status_code, r.data, {k: v for k, v in r.headers.items() if k != "Date"}
 
 

@@ -111,6 +111,9 @@ class _Body:
             yield chunk
 
     def close(self) -> None:
+        # Also current while the app's close() runs: a generator closed mid-way restores, as
+        # it leaves its own spans, the context it saw when it ran (ours), not the server's.
+        token = _reattach(self._span)
         try:
             close = getattr(self._inner, "close", None)
             if close is not None:
@@ -119,6 +122,7 @@ class _Body:
             _fail(self._span, exc)
             raise
         finally:
+            _release(token)
             span, self._span = self._span, None
             _end(span)
 
