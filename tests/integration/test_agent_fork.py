@@ -1,6 +1,7 @@
 """Fork safety of the native pipeline: each process's spans arrive exactly once.
 
-multiprocessing with the fork and spawn start methods, and gunicorn --preload with 4 workers:
+multiprocessing with the fork and spawn start methods, gunicorn --preload with 4 workers and
+uvicorn --workers 2 (spawned workers, each starting its own pipeline):
 the parent's queued spans stay with the parent (the child's queues start empty), every worker
 exports its own spans under its own service.instance.id, and workers leaving through
 multiprocessing's os._exit or gunicorn's graceful exit still deliver.
@@ -176,3 +177,85 @@ def test_gunicorn_preload_four_workers_each_request_once(
     )
     assert requests == served  # every request's span exactly once, from the worker that served it
     assert proc.pid in preload
+
+
+UVICORN_APP = """
+import os
+from pyrometer import _native
+from pyrometer import runtime
+from pyrometer.config import Config
+
+ENDPOINT = os.environ["PYROMETER_TEST_ENDPOINT"]
+runtime.start_agent(Config(
+    service_name="uvicorn-app", endpoint=ENDPOINT, traces_endpoint=ENDPOINT + "/v1/traces",
+    metrics_endpoint=ENDPOINT + "/v1/metrics", logs_endpoint=ENDPOINT + "/v1/logs",
+    export_interval=60.0, metrics_interval=60.0))
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                # uvicorn workers re-raise SIGTERM after a graceful shutdown, so they die by
+                # the signal: no atexit hook runs. The ASGI integration must flush here.
+                runtime.flush(2.0)
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    _native._test_emit_spans(1, "request", kind=2, attributes={"pid": os.getpid()})
+    body = str(os.getpid()).encode()
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+"""
+
+
+def test_uvicorn_two_spawned_workers_each_request_once(
+    otlp_receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    (tmp_path / "asgiapp.py").write_text(textwrap.dedent(UVICORN_APP))
+    port = free_port()
+    env = child_env(otlp_receiver.endpoint)
+    env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env["PYTHONPATH"]])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--workers",
+            "2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "asgiapp:app",
+        ],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served: collections.Counter[int] = collections.Counter()
+    try:
+        wait_port(port, proc)
+        for _ in range(40):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+                served[int(resp.read())] += 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert otlp_receiver.wait_for(lambda: len(otlp_receiver.spans()) >= 40, timeout=10), output
+    counts = _spans_by_name_and_pid(otlp_receiver)
+    requests = collections.Counter(
+        {pid: c for (name, pid), c in counts.items() if name == "request"}
+    )
+    assert requests == served
+    instances = _instance_by_pid(otlp_receiver)
+    assert len(set().union(*instances.values())) == len(served)
