@@ -300,11 +300,16 @@ void Exporter::add_self_metrics(MetricsBuilder* b, uint64_t start_ns, uint64_t n
 
 bool Exporter::backoff_sleep(milliseconds d, SteadyTime deadline) {
   std::unique_lock<std::mutex> lock(mu_);
-  auto until = Clock::now() + d;
-  if (deadline != SteadyTime::max()) until = std::min(until, deadline);
-  // Wakes early only for shutdown: a flush() does not cut a server-requested wait.
-  cv_->wait_until(lock, until, [&] { return stop_ && Clock::now() >= stop_deadline_; });
-  if (stop_) deadline = stop_deadline_;
+  const auto until = Clock::now() + d;
+  // A flush() does not cut a server-requested wait; shutdown() does: once
+  // stop_ is set, the wait ends at the shutdown deadline at the latest.
+  for (;;) {
+    auto limit = std::min(until, deadline);
+    if (stop_) limit = std::min(limit, stop_deadline_);
+    if (Clock::now() >= limit) break;
+    cv_->wait_until(lock, limit);  // shutdown() notifies: the limit is recomputed
+  }
+  if (stop_) deadline = std::min(deadline, stop_deadline_);
   return Clock::now() < deadline;
 }
 

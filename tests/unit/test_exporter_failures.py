@@ -159,3 +159,23 @@ def test_partial_success_is_logged_once(otlp_receiver: OtlpReceiver) -> None:
     assert len(partial) == 1 and "span too old" in partial[0]
     assert out["stats"]["partial_rejected"] == 6
     assert out["stats"]["retries"] == 0  # a partial success is a success: never retried
+
+
+def test_shutdown_cuts_a_long_retry_after_wait(otlp_receiver: OtlpReceiver) -> None:
+    # The collector asks for 60 s; shutdown (flush_timeout_s=1) must not wait for it, so the
+    # child finishes well inside run_child's 20 s limit, and the batch counts as dropped.
+    otlp_receiver.script(503, retry_after="60", path="/v1/traces")
+    out = run_child(
+        """
+        start(flush_timeout_s=1.0)
+        n._test_emit_spans(3, "late", spans_per_trace=3)
+        first = n.flush(0.5)  # starts the send; the 503 + Retry-After: 60 wait begins
+        n.shutdown()
+        emit({"first": first, "stats": n.pipeline_stats()})
+        """,
+        otlp_receiver.endpoint,
+        timeout=20,
+    )
+    assert out["first"] is False
+    assert out["stats"]["exporter_running"] is False
+    assert out["stats"]["dropped_spans"] == 3
