@@ -1,7 +1,8 @@
 """Fork safety of the native pipeline: each process's spans arrive exactly once.
 
-multiprocessing with the fork and spawn start methods, gunicorn --preload with 4 workers and
-uvicorn --workers 2 (spawned workers, each starting its own pipeline):
+multiprocessing with the fork and spawn start methods, gunicorn --preload with 4 sync or gevent
+workers (gevent monkey-patches the workers; the native threads are real OS threads that never
+touch Python) and uvicorn --workers 2 (spawned workers, each starting its own pipeline):
 the parent's queued spans stay with the parent (the child's queues start empty), every worker
 exports its own spans under its own service.instance.id, and workers leaving through
 multiprocessing's os._exit or gunicorn's graceful exit still deliver.
@@ -17,6 +18,8 @@ import sys
 import textwrap
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 UNIT = Path(__file__).resolve().parents[1] / "unit"
 if str(UNIT) not in sys.path:
@@ -127,8 +130,9 @@ def app(environ, start_response):
 """
 
 
+@pytest.mark.parametrize("worker_class", ["sync", "gevent"])
 def test_gunicorn_preload_four_workers_each_request_once(
-    otlp_receiver: OtlpReceiver, tmp_path: Path
+    otlp_receiver: OtlpReceiver, tmp_path: Path, worker_class: str
 ) -> None:
     (tmp_path / "forkapp.py").write_text(textwrap.dedent(GUNICORN_APP))
     port = free_port()
@@ -140,6 +144,8 @@ def test_gunicorn_preload_four_workers_each_request_once(
             "-m",
             "gunicorn",
             "--preload",
+            "-k",
+            worker_class,
             "-w",
             "4",
             "-b",
