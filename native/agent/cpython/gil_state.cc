@@ -1,5 +1,5 @@
 // GIL state readers per CPython version. 3.11: _PyRuntime.ceval.gil (struct
-// _gil_runtime_state in Include/internal/pycore_gil.h). Others: unsupported for now.
+// _gil_runtime_state in Include/internal/pycore_gil.h). Others: unsupported (see below).
 #include "agent/cpython/gil_state.h"
 
 #include <Python.h>
@@ -47,9 +47,15 @@ const char* gil_state_unsupported_reason() { return nullptr; }
 
 #else
 
-// 3.12 moved the GIL to interp->ceval.gil (a pointer); 3.13+ publishes layout in
-// _Py_DebugOffsets but, as of 3.13, not the GIL's fields. Not tested on this
-// machine (CPython 3.11 only), so reported as unsupported rather than guessed.
+// Not implemented, because untested on this machine (CPython 3.11 only):
+// - 3.12 moved the GIL to interp->ceval.gil (a pointer to the same
+//   struct _gil_runtime_state: interval, last_holder, locked, switch_number);
+// - 3.13+ publishes, in _PyRuntime.debug_offsets.interpreter_state
+//   (Include/internal/pycore_debug_offsets.h), the offsets of ceval_gil,
+//   gil_runtime_state, gil_runtime_state_enabled (free-threaded builds),
+//   gil_runtime_state_locked and gil_runtime_state_holder — but not
+//   switch_number, so switches/s would need the struct layout again.
+// Until then: "unsupported" (no pyrometer.gil.* metrics; doctor can say so).
 bool read_gil_state(GilSnapshot*) { return false; }
 const char* gil_state_unsupported_reason() {
   return "GIL sampling is implemented for CPython 3.11 only in this build";
