@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_map>
 
 #include "server/store/block_writer.h"
 #include "server/store/column_file.h"
@@ -55,6 +56,67 @@ Status pread_all(int fd, uint64_t off, size_t n, std::string* out, const std::st
   return Status::ok_status();
 }
 
+// Reads and checks the header + page directory of an open column file.
+Status read_column_header(int fd, const std::string& path, ColumnHeader* h) {
+  std::string head;
+  size_t needed = kColumnHeaderSize;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    Status s = pread_all(fd, 0, needed, &head, path);
+    if (s.ok()) s = parse_column_header(head, h, &needed);
+    if (!s.ok()) return s;
+    if (head.size() >= needed) return Status::ok_status();
+  }
+  return Status::corruption("column header size");
+}
+
+// A dictionary file read page by page on demand (find_trace), so a lookup
+// costs the pages its rows reference, not the whole dictionary.
+class PagedDictionary {
+ public:
+  static Status open(const std::string& path, std::shared_ptr<PagedDictionary>* out) {
+    auto d = std::make_shared<PagedDictionary>();
+    d->path_ = path;
+    d->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (d->fd_ < 0) return Status::corruption("cannot open " + path + ": " + std::strerror(errno));
+    Status s = read_column_header(d->fd_, path, &d->header_);
+    if (s.ok() && d->header_.kind != static_cast<uint8_t>(ColumnKind::kBlob)) {
+      s = Status::corruption("dictionary kind");
+    }
+    if (!s.ok()) return Status::corruption(path + ": " + s.message());
+    *out = std::move(d);
+    return Status::ok_status();
+  }
+  ~PagedDictionary() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  size_t size() const { return header_.rows; }
+  bool fetch(uint32_t id, std::string_view* out) {
+    size_t page = id / header_.page_rows;
+    auto it = pages_.find(page);
+    if (it == pages_.end()) {
+      if (page >= header_.pages.size()) return false;
+      std::string stored;
+      Column col;
+      Status s = pread_all(fd_, header_.pages[page].offset, header_.pages[page].stored_len, &stored,
+                           path_);
+      if (s.ok())
+        s = decode_column_page(header_, page, stored, dictionary_file_schema().columns[0], &col);
+      if (!s.ok()) return false;
+      it = pages_.emplace(page, std::move(col)).first;
+    }
+    size_t idx = id % header_.page_rows;
+    if (idx >= it->second.ends.size()) return false;
+    *out = it->second.blob(idx);
+    return true;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  ColumnHeader header_;
+  std::unordered_map<size_t, Column> pages_;  // node-based: views stay valid
+};
+
 }  // namespace
 
 Status Block::open(const std::string& dir, std::shared_ptr<Block>* out) {
@@ -99,12 +161,11 @@ Status Block::read_checked(const std::string& name, std::string* data) const {
 }
 
 Status Block::read_dict(const std::string& table, std::shared_ptr<Dictionary>* out) const {
-  std::string file, raw;
+  std::string file;
   Status s = read_checked(table + ".dict", &file);
-  if (s.ok()) s = decode_blob_file(file, &raw);
   if (!s.ok()) return s;
   auto d = std::make_shared<Dictionary>();
-  s = d->parse(raw);
+  s = decode_dictionary_file(file, d.get());
   if (!s.ok()) return Status::corruption(dir_ + "/" + table + ".dict: " + s.message());
   *out = std::move(d);
   return Status::ok_status();
@@ -152,15 +213,8 @@ Status Block::read_pages(const TableSchema& schema, size_t first, size_t last, T
     std::string path = dir_ + "/" + schema.name + "." + schema.columns[c].name;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Status::corruption("cannot open " + path + ": " + std::strerror(errno));
-    std::string head;
     ColumnHeader h;
-    size_t needed = kColumnHeaderSize;
-    Status s;
-    for (int attempt = 0; attempt < 2 && s.ok(); ++attempt) {
-      s = pread_all(fd, 0, needed, &head, path);
-      if (s.ok()) s = parse_column_header(head, &h, &needed);
-      if (s.ok() && head.size() >= needed) break;
-    }
+    Status s = read_column_header(fd, path, &h);
     if (s.ok() && (h.pages.empty() || last >= h.pages.size())) s = Status::corruption("page index");
     std::string stored;
     for (size_t p = first; s.ok() && p <= last; ++p) {
@@ -188,9 +242,12 @@ Status Block::find_trace(std::string_view trace_id, std::vector<SpanRow>* out) c
   }
   size_t first, last;
   if (!index_.pages_for(trace_id, &first, &last)) return Status::ok_status();
-  std::shared_ptr<Dictionary> dict;
-  Status s = read_dict("spans", &dict);
+  std::shared_ptr<PagedDictionary> paged;
+  Status s = PagedDictionary::open(dir_ + "/spans.dict", &paged);
   if (!s.ok()) return s;
+  auto dict = std::make_shared<Dictionary>();
+  dict->set_lazy(paged->size(),
+                 [paged](uint32_t id, std::string_view* v) { return paged->fetch(id, v); });
   Table t(&span_schema(), dict);
   s = read_pages(span_schema(), first, last, &t);
   if (!s.ok()) return s;
@@ -198,6 +255,7 @@ Status Block::find_trace(std::string_view trace_id, std::vector<SpanRow>* out) c
     if (t.fixed_at(kSpanTraceId, r) != trace_id) continue;
     SpanRow row;
     s = materialize_span(t, r, &row);
+    if (s.ok() && dict->failed()) s = Status::corruption("unreadable dictionary page");
     if (!s.ok()) return Status::corruption(dir_ + ": " + s.message());
     out->push_back(std::move(row));
   }

@@ -156,9 +156,7 @@ Status write_block(const std::string& blocks_dir, uint64_t id, const BlockInput&
     if (t.rows() == 0) return Status::ok_status();
     std::string name = t.schema().name;
     buf.clear();
-    std::string raw;
-    t.dict().serialize(&raw);
-    encode_blob_file(raw, &buf);
+    encode_dictionary_file(t.dict(), &buf);
     Status st = put_file(name + ".dict", buf);
     for (size_t c = 0; st.ok() && c < t.schema().columns.size(); ++c) {
       buf.clear();

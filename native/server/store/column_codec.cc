@@ -181,6 +181,16 @@ uint32_t Dictionary::intern(std::string_view s) {
   return id;
 }
 
+std::string_view Dictionary::lazy_at(uint32_t id) const {
+  std::string_view v;
+  if (id >= lazy_size_) return v;
+  if (!fetch_(id, &v)) {
+    lazy_failed_ = true;
+    return {};
+  }
+  return v;
+}
+
 bool Dictionary::find(std::string_view s, uint32_t* id) const {
   auto it = ids_.find(s);
   if (it == ids_.end()) return false;

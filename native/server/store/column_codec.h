@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -76,17 +77,34 @@ class Dictionary {
   // Returns false when `s` is not in the dictionary.
   bool find(std::string_view s, uint32_t* id) const;
   std::string_view at(uint32_t id) const {
+    if (fetch_) return lazy_at(id);
     return id < strings_.size() ? std::string_view(strings_[id]) : std::string_view();
   }
-  size_t size() const { return strings_.size(); }
+  size_t size() const { return fetch_ ? lazy_size_ : strings_.size(); }
+
+  // Lazy mode, for reading a few rows of a big block: `size` strings fetched
+  // on demand (from dictionary pages on disk). `fetch` returns false when a
+  // page is unreadable; at() then yields "" and failed() turns true. A lazy
+  // dictionary is read-only (intern/find/serialize are not for it).
+  using Fetch = std::function<bool(uint32_t id, std::string_view* out)>;
+  void set_lazy(size_t size, Fetch fetch) {
+    lazy_size_ = size;
+    fetch_ = std::move(fetch);
+  }
+  bool failed() const { return lazy_failed_; }
   size_t bytes() const { return bytes_; }
   void serialize(std::string* out) const;
   Status parse(std::string_view in);
 
  private:
+  std::string_view lazy_at(uint32_t id) const;
+
   std::deque<std::string> strings_;                     // deque: element addresses never move
   std::unordered_map<std::string_view, uint32_t> ids_;  // views into strings_
   size_t bytes_ = 0;
+  size_t lazy_size_ = 0;
+  Fetch fetch_;
+  mutable bool lazy_failed_ = false;
 };
 
 }  // namespace pyrometer::server::store

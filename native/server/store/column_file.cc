@@ -187,4 +187,42 @@ Status decode_column_page(const ColumnHeader& h, size_t p, std::string_view stor
   return Status::corruption("unknown column kind");
 }
 
+const TableSchema& dictionary_file_schema() {
+  static const TableSchema kSchema{"dict", {{"string", ColumnKind::kBlob}}};
+  return kSchema;
+}
+
+void encode_dictionary_file(const Dictionary& d, std::string* out) {
+  Table t(&dictionary_file_schema());
+  for (size_t i = 0; i < d.size(); ++i) {
+    t.col(0).bytes.append(d.at(static_cast<uint32_t>(i)));
+    t.col(0).ends.push_back(static_cast<uint32_t>(t.col(0).bytes.size()));
+    t.end_row();
+  }
+  encode_column_file(t, 0, false, out);
+}
+
+Status decode_dictionary_file(std::string_view file, Dictionary* out) {
+  ColumnHeader h;
+  size_t needed;
+  Status s = parse_column_header(file, &h, &needed);
+  if (s.ok() && (file.size() < needed || h.rows == 0)) s = Status::corruption("dictionary header");
+  Column col;
+  const ColumnSpec& spec = dictionary_file_schema().columns[0];
+  for (size_t p = 0; s.ok() && p < h.pages.size(); ++p) {
+    const ColumnPage& pg = h.pages[p];
+    if (pg.offset > file.size() || pg.stored_len > file.size() - pg.offset) {
+      return Status::corruption("dictionary page past end of file");
+    }
+    s = decode_column_page(h, p, file.substr(pg.offset, pg.stored_len), spec, &col);
+  }
+  if (!s.ok()) return s;
+  *out = Dictionary();
+  for (size_t i = 0; i < col.ends.size(); ++i) {
+    // Strings are unique by construction; a repeat would shift every later id.
+    if (out->intern(col.blob(i)) != i) return Status::corruption("dictionary repeats a string");
+  }
+  return Status::ok_status();
+}
+
 }  // namespace pyrometer::server::store

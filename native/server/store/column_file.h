@@ -46,4 +46,11 @@ Status parse_column_header(std::string_view have, ColumnHeader* out, size_t* nee
 Status decode_column_page(const ColumnHeader& h, size_t p, std::string_view stored,
                           const ColumnSpec& spec, Column* col);
 
+// Dictionaries are column files too (kind blob, one row per string, row = id),
+// so a reader of a few rows fetches only the dictionary pages it needs.
+const TableSchema& dictionary_file_schema();
+void encode_dictionary_file(const Dictionary& d, std::string* out);
+// Decodes a whole dictionary file (CRC of header and every page checked).
+Status decode_dictionary_file(std::string_view file, Dictionary* out);
+
 }  // namespace pyrometer::server::store
