@@ -22,7 +22,7 @@ struct PipelineConfig {
   ExportResource resource;  // instance_id is generated when empty
   ExporterConfig exporter;
   size_t max_queue_spans = 2048;
-  size_t max_queue_bytes = 16 << 20;  // spans; estimated heap bytes
+  size_t max_queue_bytes = 8 << 20;  // spans; estimated heap bytes (RSS budget: 20 MB)
   size_t max_queue_logs = 2048;
   size_t max_log_bytes = 4 << 20;
   size_t max_keys_per_family = 1000;
