@@ -179,3 +179,31 @@ def test_shutdown_cuts_a_long_retry_after_wait(otlp_receiver: OtlpReceiver) -> N
     assert out["first"] is False
     assert out["stats"]["exporter_running"] is False
     assert out["stats"]["dropped_spans"] == 3
+
+
+def test_bad_endpoint_never_raises_and_is_reported_once(otlp_receiver: OtlpReceiver) -> None:
+    out = run_child(
+        """
+        import logging
+        from pyrometer.config import Config
+        from pyrometer import runtime
+        records = []
+        class Keep(logging.Handler):
+            def emit(self, record):
+                records.append(record.getMessage())
+        logging.getLogger("pyrometer").addHandler(Keep())
+        runtime.start_agent(Config(service_name="tls", endpoint="https://127.0.0.1:1",
+                                   traces_endpoint="https://127.0.0.1:1/v1/traces",
+                                   metrics_endpoint=ENDPOINT + "/v1/metrics",
+                                   logs_endpoint=ENDPOINT + "/v1/logs"))
+        for _ in range(3):
+            n._test_emit_spans(2, "nowhere")
+            runtime.flush(2.0)
+        emit({"records": records, "stats": n.pipeline_stats()})
+        """,
+        otlp_receiver.endpoint,
+    )
+    tls = [m for m in out["records"] if "https is not supported" in m]
+    assert len(tls) == 1
+    assert out["stats"]["dropped_spans"] == 6
+    assert otlp_receiver.metric_points("process.memory.usage")  # the other signals still flow

@@ -68,3 +68,29 @@ def test_runtime_metrics_are_exported(otlp_receiver: OtlpReceiver) -> None:
     lag = _values(r, "pyrometer.asyncio.loop_lag")[0]  # later exports (at exit) may follow
     assert lag.count >= 2
     assert lag.max >= 0.2  # the 0.3 s block delayed one heartbeat by at least that much
+
+
+def test_no_native_thread_before_first_use(otlp_receiver: OtlpReceiver) -> None:
+    out = run_child(
+        """
+        import threading
+        def os_threads():
+            with open("/proc/self/status") as f:
+                return next(int(l.split()[1]) for l in f if l.startswith("Threads:"))
+        from pyrometer.config import Config
+        from pyrometer import runtime
+        before = os_threads()
+        runtime.start_agent(Config(service_name="lazy", endpoint=ENDPOINT,
+                                   traces_endpoint=ENDPOINT + "/v1/traces",
+                                   metrics_endpoint=ENDPOINT + "/v1/metrics",
+                                   logs_endpoint=ENDPOINT + "/v1/logs"))
+        after_start = os_threads()
+        n._test_emit_spans(1, "first")
+        emit({"before": before, "after_start": after_start, "after_span": os_threads(),
+              "python_threads": threading.active_count()})
+        """,
+        otlp_receiver.endpoint,
+    )
+    assert out["after_start"] == out["before"]  # start_agent starts nothing (gevent-safe)
+    assert out["after_span"] == out["before"] + 2  # exporter + GIL sampler, on first use
+    assert out["python_threads"] == 1  # native threads are invisible to Python
