@@ -235,7 +235,12 @@ def main() -> None:
     ap.add_argument("--load-seconds", type=float, default=120)
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--settle", type=float, default=20, help="idle seconds after loading")
-    ap.add_argument("--search-range", default="-5m", help="since= of the raw-span scans")
+    ap.add_argument(
+        "--search-minutes",
+        type=int,
+        default=5,
+        help="the raw-span scans (search, errors, queries) cover this many minutes",
+    )
     ap.add_argument("--server", default=os.environ.get("PYROMETER_SERVER_BIN", ""))
     args = ap.parse_args()
     binary = args.server
@@ -248,9 +253,12 @@ def main() -> None:
     proc, port = start_server(binary, data)
     try:
         keep: list[bytes] = []
+        loaded_at = time.time_ns()  # spans start in [loaded_at - 50 min, loaded_at - 30 s)
         n, secs = load(port, args.spans, args.load_seconds, keep)
         print(f"loaded {n:,} spans in {secs:.1f} s ({n / secs:,.0f} spans/s)")
         time.sleep(args.settle)  # let the server finish flushing the head before timing
+        until = loaded_at - 30 * NS
+        scan = f"since={until - args.search_minutes * 60 * NS}&until={until}"
         cases: list[tuple[str, str]] = [
             ("services", "/api/v1/services"),
             ("endpoints (sort=impact)", "/api/v1/services/gateway/endpoints"),
@@ -262,10 +270,10 @@ def main() -> None:
             ),
             (
                 "traces search (status=error, limit 50)",
-                f"/api/v1/traces?service=billing&status=error&limit=50&since={args.search_range}",
+                f"/api/v1/traces?service=billing&status=error&limit=50&{scan}",
             ),
-            ("errors", f"/api/v1/errors?since={args.search_range}"),
-            ("queries", f"/api/v1/queries?service=catalog&since={args.search_range}"),
+            ("errors", f"/api/v1/errors?{scan}"),
+            ("queries", f"/api/v1/queries?service=catalog&{scan}"),
         ]
         print("| endpoint | p50 ms | p95 ms | calls |")
         print("|---|---|---|---|")
