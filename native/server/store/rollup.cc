@@ -219,7 +219,8 @@ void RollupSet::add_metrics(const otlp::MetricsRequest& req) {
           std::string_view service = str_attr(a, "service");
           if (service.empty()) service = res_service;
           std::string_view route = str_attr(a, "http.route");
-          if (route.empty()) route = str_attr(a, "operation");
+          // docs/format/agent-metrics.md: non-HTTP operations carry pyrometer.operation.
+          if (route.empty()) route = str_attr(a, "pyrometer.operation");
           uint8_t kind = kind_from_string(str_attr(a, "span.kind"));
           if (kind == 0 && http_metric) kind = 2;
           std::string cls(str_attr(a, "status_class"));

@@ -94,6 +94,39 @@ TEST(RollupTest, PyrometerResourcesUseMetricsNotSpans) {
   EXPECT_EQ(rows[0].duration_seconds.scale, 5);
 }
 
+// Regression: the agent names non-HTTP operations with `pyrometer.operation`
+// (docs/format/agent-metrics.md); the rollup read `operation` and lost them.
+TEST(RollupTest, AgentSpanDurationKeepsItsOperation) {
+  otlp::MetricsRequest metrics;
+  auto* a = &metrics.arena;
+  metrics.resource_metrics.emplace_back();
+  auto& rm = metrics.resource_metrics.back();
+  rm.resource = testing::resource(a, "worker", "pyrometer");
+  rm.scope_metrics.emplace_back();
+  otlp::Metric m;
+  m.name = "pyrometer.span.duration";
+  m.unit = "s";
+  m.type = otlp::Metric::Type::kExponentialHistogram;
+  m.temporality = otlp::AggregationTemporality::kDelta;
+  otlp::ExponentialHistogramDataPoint p;
+  p.attributes.push_back(kv(a, "pyrometer.operation", "tasks.send_email"));
+  p.attributes.push_back(kv(a, "span.kind", "consumer"));
+  p.attributes.push_back(kv(a, "status_class", "ok"));
+  p.time_unix_nano = kT0 + 1000;
+  p.count = 7;
+  p.scale = 5;
+  p.positive.offset = -215;
+  p.positive.bucket_counts = {7};
+  m.exp_histogram_points.push_back(p);
+  rm.scope_metrics[0].metrics.push_back(std::move(m));
+  RollupSet set;
+  set.add_metrics(metrics);
+  auto rows = rows_of(set);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].route, "tasks.send_email");
+  EXPECT_EQ(rows[0].count, 7u);
+}
+
 TEST(RollupTest, HistogramMergeAcrossScalesKeepsCountsAndSerializes) {
   RollupHistogram a, b;
   for (int i = 1; i <= 1000; ++i) histogram_record(&a, i * 1e-4, 1);
