@@ -4,6 +4,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -130,7 +131,10 @@ Status decode_ints(std::string_view in, size_t n, IntEncoding enc, std::vector<u
   ByteReader r(in);
   uint64_t prev = 0;
   int64_t prev_delta = 0;
-  out->reserve(out->size() + n);
+  // Callers append page after page into one vector: grow geometrically, since
+  // reserving exactly size()+n on every page made decoding a block quadratic.
+  if (out->capacity() < out->size() + n)
+    out->reserve(std::max(out->capacity() * 2, out->size() + n));
   for (size_t i = 0; i < n; ++i) {
     uint64_t x;
     if (!r.varint(&x)) return Status::corruption("integer column truncated");
