@@ -379,7 +379,10 @@ def _start(cfg: Any) -> None:
 
 
 def _shutdown() -> None:
-    """Called at exit by the bootstrap: flushes (bounded) and stops the pipeline if running."""
+    """Flushes (bounded) and stops the pipeline if running; ``pyrometer.auto.uninstall()`` calls it.
+
+    Exit-time flushing is not done here: ``pyrometer.runtime`` registers its own exit hooks.
+    """
     if _native is None:
         return
     stop_pipeline = getattr(_native, "stop_pipeline", None)
