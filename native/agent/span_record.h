@@ -41,8 +41,8 @@ struct SpanRecord {
   uint8_t span_id[8] = {};
   uint8_t parent_span_id[8] = {};  // all zero for a root
   bool has_parent = false;
-  bool parent_is_remote = false;   // parent came from an incoming traceparent
-  uint8_t trace_flags = 0;         // W3C flags of the trace (bit 0: sampled)
+  bool parent_is_remote = false;  // parent came from an incoming traceparent
+  uint8_t trace_flags = 0;        // W3C flags of the trace (bit 0: sampled)
   std::string trace_state;
   std::string name;
   common::otlp::SpanKind kind = common::otlp::SpanKind::kInternal;

@@ -124,8 +124,8 @@ struct SpanLink {
 };
 
 struct Span {
-  std::string_view trace_id;        // 16 raw bytes
-  std::string_view span_id;         // 8 raw bytes
+  std::string_view trace_id;  // 16 raw bytes
+  std::string_view span_id;   // 8 raw bytes
   std::string_view trace_state;
   std::string_view parent_span_id;  // empty or 8 raw bytes
   uint32_t flags = 0;

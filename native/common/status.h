@@ -23,7 +23,9 @@ class Status {
 
   Status() = default;
   static Status ok_status() { return Status(); }
-  static Status invalid_argument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status invalid_argument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
   static Status too_large(std::string msg) { return {Code::kTooLarge, std::move(msg)}; }
   static Status unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
   static Status corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
