@@ -4,6 +4,7 @@
 
 #include "common/otlp_codec.h"
 #include "common/otlp_common_codec.h"
+#include "common/otlp_envelope.h"
 
 namespace pyrometer::common::otlp {
 
@@ -57,43 +58,6 @@ void decode_log_record(pbf_reader r, proto::DecodePath& p, LogRecord* out) {
   proto::check_id_length(out->span_id, 8, p, "span_id");
 }
 
-void decode_scope_logs(pbf_reader r, proto::DecodePath& p, ScopeLogs* out) {
-  out->log_records.reserve(proto::count_field(r, 2));
-  while (proto::next_field(r, p)) {
-    switch (r.tag()) {
-      case 1:
-        detail::decode_singular(r, p, "scope", &out->scope, detail::decode_scope);
-        break;
-      case 2:
-        detail::decode_repeated(r, p, "log_records", &out->log_records, decode_log_record);
-        break;
-      case 3:
-        out->schema_url = proto::read_bytes(r, p, "schema_url");
-        break;
-      default:
-        r.skip();
-    }
-  }
-}
-
-void decode_resource_logs(pbf_reader r, proto::DecodePath& p, ResourceLogs* out) {
-  while (proto::next_field(r, p)) {
-    switch (r.tag()) {
-      case 1:
-        detail::decode_singular(r, p, "resource", &out->resource, detail::decode_resource);
-        break;
-      case 2:
-        detail::decode_repeated(r, p, "scope_logs", &out->scope_logs, decode_scope_logs);
-        break;
-      case 3:
-        out->schema_url = proto::read_bytes(r, p, "schema_url");
-        break;
-      default:
-        r.skip();
-    }
-  }
-}
-
 void encode_log_record(pbf_writer& m, const detail::Writer& w, const LogRecord& l) {
   detail::put_fixed64(m, 1, l.time_unix_nano);
   detail::put_enum(m, 2, l.severity_number);
@@ -111,41 +75,23 @@ void encode_log_record(pbf_writer& m, const detail::Writer& w, const LogRecord& 
   detail::put_string(m, 12, l.event_name);
 }
 
+constexpr detail::Envelope<LogsRequest, ResourceLogs, ScopeLogs, LogRecord> kEnvelope{
+    "ExportLogsServiceRequest",
+    &LogsRequest::resource_logs,
+    "resource_logs",
+    &ResourceLogs::scope_logs,
+    "scope_logs",
+    &ScopeLogs::log_records,
+    "log_records"};
+
 }  // namespace
 
 Status decode_logs(std::string_view data, LogsRequest* out) {
-  return proto::decode_status(
-      data, "ExportLogsServiceRequest", kMaxNesting, [&](pbf_reader& r, proto::DecodePath& p) {
-        while (proto::next_field(r, p)) {
-          if (r.tag() == 1) {
-            detail::decode_repeated(r, p, "resource_logs", &out->resource_logs,
-                                    decode_resource_logs);
-          } else {
-            r.skip();
-          }
-        }
-      });
+  return detail::decode_envelope(data, kEnvelope, decode_log_record, out);
 }
 
 void encode_logs(const LogsRequest& req, std::string* out) {
-  const detail::Writer w{out};
-  pbf_writer root(*out);
-  for (const ResourceLogs& rl : req.resource_logs) {
-    detail::write_message(root, w, 1, /*keep_empty=*/true, [&](pbf_writer& rlw) {
-      detail::encode_resource(rlw, w, 1, rl.resource);
-      for (const ScopeLogs& sl : rl.scope_logs) {
-        detail::write_message(rlw, w, 2, /*keep_empty=*/true, [&](pbf_writer& slw) {
-          detail::encode_scope(slw, w, 1, sl.scope);
-          for (const LogRecord& l : sl.log_records) {
-            detail::write_message(slw, w, 2, /*keep_empty=*/true,
-                                  [&](pbf_writer& lw) { encode_log_record(lw, w, l); });
-          }
-          detail::put_string(slw, 3, sl.schema_url);
-        });
-      }
-      detail::put_string(rlw, 3, rl.schema_url);
-    });
-  }
+  detail::encode_envelope(req, kEnvelope, encode_log_record, out);
 }
 
 }  // namespace pyrometer::common::otlp

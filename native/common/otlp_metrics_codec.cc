@@ -6,6 +6,7 @@
 
 #include "common/otlp_codec.h"
 #include "common/otlp_common_codec.h"
+#include "common/otlp_envelope.h"
 
 namespace pyrometer::common::otlp {
 
@@ -293,42 +294,6 @@ void decode_metric(pbf_reader r, proto::DecodePath& p, Metric* out) {
   }
 }
 
-void decode_scope_metrics(pbf_reader r, proto::DecodePath& p, ScopeMetrics* out) {
-  while (proto::next_field(r, p)) {
-    switch (r.tag()) {
-      case 1:
-        detail::decode_singular(r, p, "scope", &out->scope, detail::decode_scope);
-        break;
-      case 2:
-        detail::decode_repeated(r, p, "metrics", &out->metrics, decode_metric);
-        break;
-      case 3:
-        out->schema_url = proto::read_bytes(r, p, "schema_url");
-        break;
-      default:
-        r.skip();
-    }
-  }
-}
-
-void decode_resource_metrics(pbf_reader r, proto::DecodePath& p, ResourceMetrics* out) {
-  while (proto::next_field(r, p)) {
-    switch (r.tag()) {
-      case 1:
-        detail::decode_singular(r, p, "resource", &out->resource, detail::decode_resource);
-        break;
-      case 2:
-        detail::decode_repeated(r, p, "scope_metrics", &out->scope_metrics, decode_scope_metrics);
-        break;
-      case 3:
-        out->schema_url = proto::read_bytes(r, p, "schema_url");
-        break;
-      default:
-        r.skip();
-    }
-  }
-}
-
 // ---- encoding ----
 // Fields are written in field-number order, as the reference protobuf
 // serializers do, so our bytes equal theirs for the same message.
@@ -445,41 +410,23 @@ void encode_metric(pbf_writer& m, const detail::Writer& w, const Metric& metric)
   detail::encode_key_values(m, w, 12, metric.metadata);
 }
 
+constexpr detail::Envelope<MetricsRequest, ResourceMetrics, ScopeMetrics, Metric> kEnvelope{
+    "ExportMetricsServiceRequest",
+    &MetricsRequest::resource_metrics,
+    "resource_metrics",
+    &ResourceMetrics::scope_metrics,
+    "scope_metrics",
+    &ScopeMetrics::metrics,
+    "metrics"};
+
 }  // namespace
 
 Status decode_metrics(std::string_view data, MetricsRequest* out) {
-  return proto::decode_status(
-      data, "ExportMetricsServiceRequest", kMaxNesting, [&](pbf_reader& r, proto::DecodePath& p) {
-        while (proto::next_field(r, p)) {
-          if (r.tag() == 1) {
-            detail::decode_repeated(r, p, "resource_metrics", &out->resource_metrics,
-                                    decode_resource_metrics);
-          } else {
-            r.skip();
-          }
-        }
-      });
+  return detail::decode_envelope(data, kEnvelope, decode_metric, out);
 }
 
 void encode_metrics(const MetricsRequest& req, std::string* out) {
-  const detail::Writer w{out};
-  pbf_writer root(*out);
-  for (const ResourceMetrics& rm : req.resource_metrics) {
-    detail::write_message(root, w, 1, /*keep_empty=*/true, [&](pbf_writer& rmw) {
-      detail::encode_resource(rmw, w, 1, rm.resource);
-      for (const ScopeMetrics& sm : rm.scope_metrics) {
-        detail::write_message(rmw, w, 2, /*keep_empty=*/true, [&](pbf_writer& smw) {
-          detail::encode_scope(smw, w, 1, sm.scope);
-          for (const Metric& metric : sm.metrics) {
-            detail::write_message(smw, w, 2, /*keep_empty=*/true,
-                                  [&](pbf_writer& mw) { encode_metric(mw, w, metric); });
-          }
-          detail::put_string(smw, 3, sm.schema_url);
-        });
-      }
-      detail::put_string(rmw, 3, rm.schema_url);
-    });
-  }
+  detail::encode_envelope(req, kEnvelope, encode_metric, out);
 }
 
 }  // namespace pyrometer::common::otlp

@@ -4,6 +4,7 @@
 
 #include "common/otlp_codec.h"
 #include "common/otlp_common_codec.h"
+#include "common/otlp_envelope.h"
 
 namespace pyrometer::common::otlp {
 
@@ -147,43 +148,6 @@ void decode_span(pbf_reader r, proto::DecodePath& p, Span* out) {
   proto::check_id_length(out->parent_span_id, kSpanIdSize, p, "parent_span_id");
 }
 
-void decode_scope_spans(pbf_reader r, proto::DecodePath& p, ScopeSpans* out) {
-  out->spans.reserve(proto::count_field(r, 2));
-  while (proto::next_field(r, p)) {
-    switch (r.tag()) {
-      case 1:
-        detail::decode_singular(r, p, "scope", &out->scope, detail::decode_scope);
-        break;
-      case 2:
-        detail::decode_repeated(r, p, "spans", &out->spans, decode_span);
-        break;
-      case 3:
-        out->schema_url = proto::read_bytes(r, p, "schema_url");
-        break;
-      default:
-        r.skip();
-    }
-  }
-}
-
-void decode_resource_spans(pbf_reader r, proto::DecodePath& p, ResourceSpans* out) {
-  while (proto::next_field(r, p)) {
-    switch (r.tag()) {
-      case 1:
-        detail::decode_singular(r, p, "resource", &out->resource, detail::decode_resource);
-        break;
-      case 2:
-        detail::decode_repeated(r, p, "scope_spans", &out->scope_spans, decode_scope_spans);
-        break;
-      case 3:
-        out->schema_url = proto::read_bytes(r, p, "schema_url");
-        break;
-      default:
-        r.skip();
-    }
-  }
-}
-
 void encode_span(pbf_writer& m, const detail::Writer& w, const Span& s) {
   detail::put_string(m, 1, s.trace_id);
   detail::put_string(m, 2, s.span_id);
@@ -222,41 +186,23 @@ void encode_span(pbf_writer& m, const detail::Writer& w, const Span& s) {
   detail::put_fixed32(m, 16, s.flags);
 }
 
+constexpr detail::Envelope<TracesRequest, ResourceSpans, ScopeSpans, Span> kEnvelope{
+    "ExportTraceServiceRequest",
+    &TracesRequest::resource_spans,
+    "resource_spans",
+    &ResourceSpans::scope_spans,
+    "scope_spans",
+    &ScopeSpans::spans,
+    "spans"};
+
 }  // namespace
 
 Status decode_traces(std::string_view data, TracesRequest* out) {
-  return proto::decode_status(
-      data, "ExportTraceServiceRequest", kMaxNesting, [&](pbf_reader& r, proto::DecodePath& p) {
-        while (proto::next_field(r, p)) {
-          if (r.tag() == 1) {
-            detail::decode_repeated(r, p, "resource_spans", &out->resource_spans,
-                                    decode_resource_spans);
-          } else {
-            r.skip();
-          }
-        }
-      });
+  return detail::decode_envelope(data, kEnvelope, decode_span, out);
 }
 
 void encode_traces(const TracesRequest& req, std::string* out) {
-  const detail::Writer w{out};
-  pbf_writer root(*out);
-  for (const ResourceSpans& rs : req.resource_spans) {
-    detail::write_message(root, w, 1, /*keep_empty=*/true, [&](pbf_writer& rm) {
-      detail::encode_resource(rm, w, 1, rs.resource);
-      for (const ScopeSpans& ss : rs.scope_spans) {
-        detail::write_message(rm, w, 2, /*keep_empty=*/true, [&](pbf_writer& sm) {
-          detail::encode_scope(sm, w, 1, ss.scope);
-          for (const Span& s : ss.spans) {
-            detail::write_message(sm, w, 2, /*keep_empty=*/true,
-                                  [&](pbf_writer& m) { encode_span(m, w, s); });
-          }
-          detail::put_string(sm, 3, ss.schema_url);
-        });
-      }
-      detail::put_string(rm, 3, rs.schema_url);
-    });
-  }
+  detail::encode_envelope(req, kEnvelope, encode_span, out);
 }
 
 }  // namespace pyrometer::common::otlp
