@@ -127,6 +127,7 @@ def prometheus() -> Iterator[tuple[QueryServer, str]]:
     try:
         load(server)
         wait_port(port, proc)
+        wait_ready(f"http://127.0.0.1:{port}", proc)
         yield server, f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -138,6 +139,22 @@ def prometheus() -> Iterator[tuple[QueryServer, str]]:
         log.close()
         stop_server(server)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """Prometheus listens before its TSDB is open and answers 503 until /-/ready says 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prometheus exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(base + "/-/ready", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:  # URLError/HTTPError (503 while starting) are OSErrors
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"prometheus at {base} not ready after {timeout}s")
 
 
 def query(base: str, promql: str) -> list[dict[str, Any]]:
