@@ -90,6 +90,10 @@ def main(args: argparse.Namespace) -> int:
                 return proc.returncode or 1
             time.sleep(0.1)
         print(f"Pyrometer UI: {base}", flush=True)
+        print(
+            f"(no web UI in this version yet: the query API is at {base}api/v1/, "
+            f"OTLP ingest at {base}v1/, Prometheus metrics at {base}metrics)"
+        )
         print(f"(data in {os.path.abspath(args.data)}, server log {log_path}; Ctrl-C stops)")
         while not stopping and proc.poll() is None:
             time.sleep(0.2)
