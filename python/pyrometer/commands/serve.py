@@ -25,7 +25,7 @@ FLAGS = (
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve",
-        help="run the collector, storage and web UI",
+        help="run the collector, storage and query API (pyrometer-server)",
         description="Run pyrometer-server. Flags after `--` are passed to it unchanged.",
         usage="pyrometer serve [options] [-- SERVER_FLAGS...]",
     )
