@@ -21,6 +21,7 @@ from __future__ import annotations
 # TARGET module name -> integration module (absolute name). Keep sorted; one line per integration.
 REGISTRY: dict[str, str] = {
     "aiohttp": "pyrometer.integrations.aiohttp",
+    "aiosqlite": "pyrometer.integrations.aiosqlite",
     "asyncio": "pyrometer.integrations.asyncio",
     "celery": "pyrometer.integrations.celery",
     "django.core.handlers.base": "pyrometer.integrations.django",
