@@ -1,4 +1,5 @@
-"""redis (redis-py, sync and asyncio): a CLIENT span per command and per pipeline execution.
+"""redis (redis-py, sync and asyncio): a CLIENT span per command (including those a transaction
+pipeline runs at once while WATCHing) and per pipeline execution.
 
 Only command names are recorded (``db.query.text`` is "SET" or, for a pipeline, the names one per
 line): keys and values never leave the process.
@@ -112,12 +113,17 @@ def _async(start: Callable[..., _common.Span | None], with_args: bool) -> Callab
 
 
 def _targets() -> list[tuple[Any, str, Callable[..., Any]]]:
+    # A transaction pipeline runs WATCH, and every command until MULTI, at once through
+    # immediate_execute_command (Pipeline overrides execute_command, so Redis's is not reached):
+    # those are command spans too; the queued commands go out as the one MULTI span at EXEC.
     client = sys.modules["redis.client"]
     out = [(client.Redis, "execute_command", _sync(_start_command, True)),
+           (client.Pipeline, "immediate_execute_command", _sync(_start_command, True)),
            (client.Pipeline, "execute", _sync(_start_pipeline, False))]  # fmt: skip
     aio = sys.modules.get("redis.asyncio.client")
     if aio is not None:
         out += [(aio.Redis, "execute_command", _async(_start_command, True)),
+                (aio.Pipeline, "immediate_execute_command", _async(_start_command, True)),
                 (aio.Pipeline, "execute", _async(_start_pipeline, False))]  # fmt: skip
     return out
 
