@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "server/http/content_encoding.h"
+#include "server/http/security_headers.h"
 
 namespace pyrometer::server::http {
 
@@ -220,6 +221,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bytes_in_ = 0;
     keep_alive = keep_alive && !drain && !server_->stopping_.load();
     unsigned version = parser_ ? parser_->get().version() : 11;
+    add_security_headers(req.path, &res);
     response_.emplace(static_cast<bhttp::status>(res.status), version);
     response_->set(bhttp::field::server, "pyrometer-server");
     response_->set(bhttp::field::content_type, res.content_type);
