@@ -4,16 +4,38 @@
 
 #include <time.h>
 
-namespace pyrometer::agent {
+#include <algorithm>
 
-GilSampler::GilSampler(GilReader reader, std::chrono::microseconds period, double duty)
+namespace pyrometer::agent {
+namespace {
+
+// CPU budget of wait sampling: one tick every this much per sampled thread at
+// least (a /proc read costs ~2 µs: ≤ ~2% of the sampling windows).
+constexpr int64_t kWaitNsPerThread = 100'000;
+
+}  // namespace
+
+GilSampler::GilSampler(GilReader reader, std::chrono::microseconds period, double duty,
+                       std::chrono::microseconds wait_period)
     : reader_(reader),
       period_(period),
       duty_(duty <= 0  ? 0.01
             : duty > 1 ? 1.0
-                       : duty) {
+                       : duty),
+      wait_period_(wait_period) {
   GilSnapshot probe;
   supported_ = reader_ != nullptr && reader_(&probe);
+  bool have_objects = false;
+  for (const AddressRange& r : probe.wait_objects) have_objects = have_objects || r.end > r.begin;
+  if (!supported_) {
+    wait_reason_ = "the GIL state of this interpreter cannot be read";
+  } else if (!have_objects) {
+    wait_reason_ = "the GIL's wait objects are not known for this interpreter";
+  } else {
+    wait_reason_ = proc_syscall_unavailable_reason();
+  }
+  wait_supported_ = wait_reason_ == nullptr;
+  if (wait_supported_) wait_objects_ = probe.wait_objects;
 }
 
 GilSampler::~GilSampler() { stop(); }
@@ -35,12 +57,14 @@ void GilSampler::stop() {
   if (!t) return;
   stop_.store(true);
   t->join();
+  files_.close_all();  // the sampling thread is gone: nobody else touches files_
 }
 
 void GilSampler::set_thread_map(std::vector<std::pair<uintptr_t, uint64_t>> map) {
   std::lock_guard<std::mutex> lock(mu_);
   thread_map_.clear();
   for (auto& [ptr, tid] : map) thread_map_[ptr] = tid;
+  ++map_generation_;
 }
 
 GilTotals GilSampler::totals() const {
@@ -57,7 +81,53 @@ GilTotals GilSampler::totals() const {
     by_tid[it == thread_map_.end() ? 0 : it->second] += n;
   }
   t.held_by_thread.assign(by_tid.begin(), by_tid.end());
+  t.wait_supported = wait_supported_;
+  if (wait_supported_) {
+    t.wait = wait_.totals();
+    t.wait_read_errors = wait_errors_;
+  }
   return t;
+}
+
+common::ExpHistogram GilSampler::take_wait_episodes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return wait_.take_episodes();
+}
+
+void GilSampler::sample_wait_once(int64_t now_ns) {
+  if (!wait_supported_) return;
+  GilSnapshot s;
+  if (!reader_(&s)) return;
+  uint64_t holder_tid = 0;
+  bool remap = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (seen_generation_ != map_generation_) {
+      seen_generation_ = map_generation_;
+      wait_tids_.clear();
+      for (const auto& [ptr, tid] : thread_map_) wait_tids_.push_back(tid);
+      std::sort(wait_tids_.begin(), wait_tids_.end());
+      wait_tids_.erase(std::unique(wait_tids_.begin(), wait_tids_.end()), wait_tids_.end());
+      if (wait_tids_.size() > SyscallFiles::kMaxFiles) wait_tids_.resize(SyscallFiles::kMaxFiles);
+      remap = true;
+    }
+    auto it = thread_map_.find(s.holder);
+    if (it != thread_map_.end()) holder_tid = it->second;
+  }
+  if (remap) files_.retain(wait_tids_);
+  // The /proc reads happen outside mu_: totals() never waits for them.
+  obs_.clear();
+  for (uint64_t tid : wait_tids_) {
+    bool waiting = false;
+    ProcSyscall sc;
+    if (s.locked && tid != holder_tid && files_.read(tid, &sc)) {
+      waiting = is_futex_wait_on(sc, wait_objects_.data(), wait_objects_.size());
+    }
+    obs_.push_back({tid, waiting});
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  wait_.tick(now_ns, obs_);
+  wait_errors_ = files_.errors();
 }
 
 void GilSampler::sample_once(double dt_s) {
@@ -87,10 +157,15 @@ void GilSampler::run() {
   const int64_t active_ns = static_cast<int64_t>(duty_ * kCycleNs);
   int64_t prev = now_ns();
   int64_t cycle_start = prev;
+  int64_t next_wait = prev;
   const timespec req{0, static_cast<long>(period_.count() * 1000)};
   while (!stop_.load(std::memory_order_relaxed)) {
     int64_t now = now_ns();
     if (now - cycle_start >= active_ns && active_ns < kCycleNs) {
+      if (wait_supported_) {
+        std::lock_guard<std::mutex> lock(mu_);
+        wait_.end_window();  // episodes still open are cut: censored
+      }
       // Gap: sleep in short steps so stop() stays prompt.
       while (!stop_.load(std::memory_order_relaxed) && now_ns() - cycle_start < kCycleNs) {
         const timespec step{0, 50'000'000};
@@ -102,6 +177,12 @@ void GilSampler::run() {
     now = now_ns();
     sample_once(static_cast<double>(now - prev) * 1e-9);
     prev = now;
+    if (wait_supported_ && now >= next_wait) {
+      sample_wait_once(now);
+      const int64_t spacing = std::max<int64_t>(
+          wait_period_.count() * 1000, static_cast<int64_t>(wait_tids_.size()) * kWaitNsPerThread);
+      next_wait = now + spacing;
+    }
   }
 }
 
@@ -112,6 +193,12 @@ void GilSampler::reset_in_child() {
   have_last_ = false;
   held_by_holder_.clear();
   thread_map_.clear();
+  ++map_generation_;
+  // Inherited descriptors name the parent's threads: close the child's copies.
+  files_.close_all();
+  wait_tids_.clear();
+  wait_.reset();
+  wait_errors_ = 0;
   stop_.store(false);
   mu_.unlock();
 }

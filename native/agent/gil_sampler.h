@@ -1,7 +1,9 @@
 // GilSampler: a native thread that reads the interpreter's GIL state every few
-// hundred microseconds WITHOUT taking the GIL, and accumulates held/switch counts.
+// hundred microseconds WITHOUT taking the GIL (held/switch counts), and every few
+// milliseconds which Python threads are blocked waiting for it (/proc syscall).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,6 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "agent/gil_sampler_syscall.h"
+#include "agent/gil_sampler_wait.h"
+#include "common/exp_histogram.h"
+
 namespace pyrometer::agent {
 
 // One reading of the GIL (see cpython/gil_state.h for where it comes from).
@@ -20,6 +26,9 @@ struct GilSnapshot {
   bool locked = false;
   uintptr_t holder = 0;  // PyThreadState* of the last holder, as an integer: never dereferenced
   uint64_t switch_number = 0;
+  // Where a thread waiting for the GIL sleeps: the GIL's condition variables
+  // and mutexes (constant addresses). All empty: wait sampling unsupported.
+  std::array<AddressRange, 4> wait_objects{};
 };
 
 // Reads the GIL state without the GIL; false when this interpreter version is
@@ -36,6 +45,10 @@ struct GilTotals {
   // Held samples per holder, keyed by native thread id (0 = holder unknown:
   // a thread state the map has not seen yet).
   std::vector<std::pair<uint64_t, uint64_t>> held_by_thread;
+  // GIL wait sampling (see GilWaitTracker); zero when !wait_supported.
+  bool wait_supported = false;
+  GilWaitTotals wait;
+  uint64_t wait_read_errors = 0;  // unexpected /proc read or parse failures
 };
 
 // Thread-safety: all public methods from any thread. The sampling thread never
@@ -50,15 +63,26 @@ class GilSampler {
   // continuous, ~0.25% at the default duty of 0.2. The held ratio is a ratio of
   // samples, so gaps do not bias it; switches are counted from the
   // interpreter's own counter, so none are missed during gaps.
+  //
+  // Wait sampling runs inside the same windows, every `wait_period` or every
+  // 100 µs per sampled thread if that is longer: one /proc read costs ~2 µs of
+  // CPU, so the reads stay under ~2% of the window (~0.4% of a core at duty
+  // 0.2). Only threads the interpreter knows (set_thread_map) are read, and
+  // none while the GIL is free (nobody can be blocked on a free GIL but a
+  // waiter already being woken).
   explicit GilSampler(GilReader reader,
                       std::chrono::microseconds period = std::chrono::microseconds(500),
-                      double duty = 0.2);
+                      double duty = 0.2,
+                      std::chrono::microseconds wait_period = std::chrono::microseconds(2000));
   ~GilSampler();
 
   // Starts the thread if not running; no-op when the reader reports unsupported.
   void ensure_started();
   void stop();
   bool supported() const { return supported_; }
+  bool wait_supported() const { return wait_supported_; }
+  // Why wait sampling is off (nullptr when it is on).
+  const char* wait_unsupported_reason() const { return wait_reason_; }
 
   // Replaces the PyThreadState* → native thread id map.
   void set_thread_map(std::vector<std::pair<uintptr_t, uint64_t>> map);
@@ -66,6 +90,13 @@ class GilSampler {
 
   // One sampling step (also used by tests with a fake reader).
   void sample_once(double dt_s);
+  // One wait-sampling tick at monotonic `now_ns`: reads the syscall file of
+  // each mapped thread (not the holder) while the GIL is held. Sampling
+  // thread only (or a test with the thread stopped).
+  void sample_wait_once(int64_t now_ns);
+  // Wait-episode durations (seconds) finished since the previous call; for
+  // the metrics exporter, the only caller.
+  common::ExpHistogram take_wait_episodes();
 
   void lock_for_fork() { mu_.lock(); }
   void unlock_for_fork() { mu_.unlock(); }
@@ -88,6 +119,20 @@ class GilSampler {
   uint64_t last_switch_ = 0;                                // guarded by mu_
   std::unordered_map<uintptr_t, uint64_t> held_by_holder_;  // guarded by mu_
   std::unordered_map<uintptr_t, uint64_t> thread_map_;      // guarded by mu_
+  uint64_t map_generation_ = 0;                             // guarded by mu_
+
+  // Wait sampling.
+  const std::chrono::microseconds wait_period_;
+  bool wait_supported_ = false;
+  const char* wait_reason_ = nullptr;
+  std::array<AddressRange, 4> wait_objects_{};
+  GilWaitTracker wait_;       // guarded by mu_
+  uint64_t wait_errors_ = 0;  // guarded by mu_
+  // Sampling-thread only (and stop()/reset_in_child() when it is not running).
+  SyscallFiles files_;
+  std::vector<uint64_t> wait_tids_;
+  uint64_t seen_generation_ = ~uint64_t{0};
+  std::vector<GilWaitObservation> obs_;
 };
 
 }  // namespace pyrometer::agent

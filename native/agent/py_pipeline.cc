@@ -176,6 +176,21 @@ nb::dict gil_dict() {
   nb::dict threads;
   for (const auto& [tid, n] : t.held_by_thread) threads[nb::int_(tid)] = n;
   d["held_by_thread"] = threads;
+  // GIL wait sampling (gil_sampler_wait.h): ticks, and per thread [observed, waiting] ticks.
+  d["wait_supported"] = t.wait_supported;
+  if (!t.wait_supported) {
+    const char* wait_why = p->gil().wait_unsupported_reason();
+    d["wait_reason"] = wait_why != nullptr ? wait_why : "";
+  }
+  d["wait_ticks"] = t.wait.ticks;
+  d["waiting_samples"] = t.wait.waiting_samples;
+  d["wait_episodes"] = t.wait.episodes;
+  d["wait_episode_seconds"] = t.wait.episode_seconds;
+  d["wait_read_errors"] = t.wait_read_errors;
+  nb::dict waits;
+  for (const auto& [tid, c] : t.wait.by_thread)
+    waits[nb::int_(tid)] = nb::make_tuple(c.first, c.second);
+  d["wait_by_thread"] = waits;
   return d;
 }
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <unordered_map>
 
 namespace pyrometer::agent {
 namespace {
@@ -192,7 +193,45 @@ void RuntimeMetrics::collect(MetricsBuilder* out, uint64_t start_ns, uint64_t no
                        A{{"thread.id", otlp::AnyValue::of_int(static_cast<int64_t>(tid))}}, now_ns);
       }
     }
+    collect_gil_wait(out, t, start_ns, now_ns);
     last_gil_ = std::move(t);
+  }
+}
+
+void RuntimeMetrics::collect_gil_wait(MetricsBuilder* out, const GilTotals& t, uint64_t start_ns,
+                                      uint64_t now_ns) {
+  using A = MetricsBuilder::Attrs;
+  if (!t.wait_supported) return;
+  common::ExpHistogram episodes = gil_->take_wait_episodes();
+  if (episodes.count() > 0) {
+    auto* pt = out->add_exp_histogram("pyrometer.gil.wait", "s",
+                                      "How long threads waited for the GIL, per wait", {});
+    episodes.to_otlp(pt);
+    pt->start_time_unix_nano = start_ns;
+    pt->time_unix_nano = now_ns;
+  }
+  // Counters restart after fork or a thread-table overflow: skip that interval.
+  if (t.wait.ticks <= last_gil_.wait.ticks ||
+      t.wait.waiting_samples < last_gil_.wait.waiting_samples)
+    return;
+  const double ticks = static_cast<double>(t.wait.ticks - last_gil_.wait.ticks);
+  out->add_gauge(
+      "pyrometer.gil.waiting_threads", "{thread}",
+      "Mean number of threads blocked waiting for the GIL",
+      static_cast<double>(t.wait.waiting_samples - last_gil_.wait.waiting_samples) / ticks, {},
+      now_ns);
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> last(last_gil_.wait.by_thread.begin(),
+                                                                   last_gil_.wait.by_thread.end());
+  for (const auto& [tid, counts] : t.wait.by_thread) {
+    auto it = last.find(tid);
+    const std::pair<uint64_t, uint64_t> before =
+        it == last.end() ? std::pair<uint64_t, uint64_t>{0, 0} : it->second;
+    if (counts.second <= before.second || counts.first <= before.first) continue;
+    out->add_gauge("pyrometer.gil.thread_wait_ratio", "1",
+                   "Fraction of samples in which this thread was blocked waiting for the GIL",
+                   static_cast<double>(counts.second - before.second) /
+                       static_cast<double>(counts.first - before.first),
+                   A{{"thread.id", otlp::AnyValue::of_int(static_cast<int64_t>(tid))}}, now_ns);
   }
 }
 

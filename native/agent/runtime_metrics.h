@@ -47,6 +47,11 @@ class RuntimeMetrics : public MetricsSource {
   void reset_in_child();
 
  private:
+  // pyrometer.gil.wait / waiting_threads / thread_wait_ratio for the interval
+  // since last_gil_ (exporter thread).
+  void collect_gil_wait(MetricsBuilder* out, const GilTotals& t, uint64_t start_ns,
+                        uint64_t now_ns);
+
   GilSampler* gil_;
   std::mutex mu_;
   uint64_t gc_collections_[3] = {0, 0, 0};      // guarded by mu_; delta since last collect

@@ -29,6 +29,9 @@ static_assert(sizeof(((_gil_runtime_state*)nullptr)->locked) == sizeof(int),
               "_Py_atomic_int layout differs from int");
 static_assert(sizeof(((_gil_runtime_state*)nullptr)->last_holder) == sizeof(void*),
               "_Py_atomic_address layout differs from a pointer");
+#if !defined(FORCE_SWITCHING)
+#error "3.11's pycore_gil.h defines FORCE_SWITCHING: switch_cond/switch_mutex are expected"
+#endif
 
 bool read_gil_state(GilSnapshot* out) {
   _gil_runtime_state* gil = &_PyRuntime.ceval.gil;
@@ -40,6 +43,18 @@ bool read_gil_state(GilSnapshot* out) {
   out->locked = locked != 0;
   out->holder = __atomic_load_n(&gil->last_holder._value, __ATOMIC_RELAXED);
   out->switch_number = __atomic_load_n(&gil->switch_number, __ATOMIC_RELAXED);
+  // A thread waiting for the GIL sleeps in a futex inside one of these (see
+  // take_gil()/drop_gil() in 3.11's Python/ceval_gil.h): pthread_cond_timedwait
+  // on `cond` (the 5 ms switch-interval waits), pthread_mutex_lock on `mutex`,
+  // and with FORCE_SWITCHING the dropping thread's wait on `switch_cond` for a
+  // waiter to take over (then it queues again) and `switch_mutex`.
+  auto range = [](const void* p, size_t n) {
+    auto b = reinterpret_cast<uintptr_t>(p);
+    return AddressRange{b, b + n};
+  };
+  out->wait_objects = {range(&gil->cond, sizeof(gil->cond)), range(&gil->mutex, sizeof(gil->mutex)),
+                       range(&gil->switch_cond, sizeof(gil->switch_cond)),
+                       range(&gil->switch_mutex, sizeof(gil->switch_mutex))};
   return true;
 }
 
@@ -55,6 +70,10 @@ const char* gil_state_unsupported_reason() { return nullptr; }
 //   gil_runtime_state, gil_runtime_state_enabled (free-threaded builds),
 //   gil_runtime_state_locked and gil_runtime_state_holder — but not
 //   switch_number, so switches/s would need the struct layout again.
+// - wait sampling needs the addresses of cond/mutex/switch_cond/switch_mutex:
+//   3.12 and 3.13 keep them in struct _gil_runtime_state after switch_number
+//   (3.13 free-threaded builds put `enabled` first), but _Py_DebugOffsets does
+//   not publish them, so each version's layout would be compiled in here.
 // Until then: "unsupported" (no pyrometer.gil.* metrics; doctor can say so).
 bool read_gil_state(GilSnapshot*) { return false; }
 const char* gil_state_unsupported_reason() {
