@@ -146,7 +146,10 @@ def pipeline_stats() -> dict[str, Any]:
 
 def gil_stats() -> dict[str, Any]:
     """supported (and reason when not), samples, held_samples, switches, elapsed_s, held_ratio,
-    held_by_thread {native thread id: held samples}; cumulative since start or fork."""
+    held_by_thread {native thread id: held samples}; GIL wait sampling: wait_supported (and
+    wait_reason when not), wait_ticks, waiting_samples, wait_episodes, wait_episode_seconds,
+    wait_read_errors, wait_by_thread {native thread id: (observed ticks, waiting ticks)};
+    cumulative since start or fork."""
 
 def record_gc_pause(generation: int, seconds: float) -> None: ...
 def record_loop_lag(seconds: float) -> None: ...
@@ -154,6 +157,29 @@ def record_python_gauges(
     modules: int, allocated_blocks: int, gc_count0: int, gc_count1: int, gc_count2: int
 ) -> None:
     """Interpreter gauges sampled by pyrometer.runtime; also refreshes the GIL holder map."""
+
+# ---- gauges and resource (py_gauges.cc) ------------------------------------------------------
+# Integrations go through pyrometer.runtime.record_gauge / update_resource.
+
+def record_gauge(
+    name: str,
+    value: float,
+    attributes: Mapping[str, str | int | float | bool] | None = None,
+    unit: str = "",
+) -> bool:
+    """Sets the last value of the series (name, attributes): exported as an OTLP Gauge point at
+    every metrics interval until not updated for 3 intervals (at least 30 s). An int value stays
+    an int point. Any thread; never blocks. False when the agent is off, or the reading was
+    dropped (series limit, empty/long name, non-finite value, >16 attributes) — counted in
+    gauge_stats() and reported once. TypeError for a non-number value or non-dict attributes."""
+
+def gauge_stats() -> dict[str, int]:
+    """series (live), dropped (readings refused since start or fork)."""
+
+def update_resource(attributes: Mapping[str, str | int | float | bool]) -> bool:
+    """Sets resource attributes on everything exported from now on, replacing earlier values of
+    the same keys; "service.instance.id" (str) replaces the instance id, "service.name" is
+    ignored. For a worker after fork. False when the agent is not started."""
 
 def take_messages() -> list[str]:
     """Native diagnostics not yet logged (each distinct problem once)."""
