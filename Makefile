@@ -16,7 +16,7 @@ JOBS ?= $(shell nproc)
 export CMAKE_BUILD_PARALLEL_LEVEL := $(JOBS)
 
 APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl \
-  libprotozero-dev libboost-dev libzstd-dev zlib1g-dev libxxhash-dev rapidjson-dev \
+  libprotozero-dev libboost-dev libzstd-dev zlib1g-dev libxxhash-dev rapidjson-dev libssl-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   clang libclang-rt-14-dev clang-format clang-tidy \
   redis-server postgresql sqlite3 wrk prometheus

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server/alert/alert_manager.h"
+#include "server/alert/alert_metrics.h"
 #include "server/alert/alert_routes.h"
 #include "server/http/http_server.h"
 #include "server/http/router.h"
@@ -50,6 +51,10 @@ int main(int argc, char** argv) {
     return fail(2, "--storage " + opts.storage +
                        ": ClickHouse storage is not supported yet; use --storage embedded");
   }
+  if (!opts.webhook_ca_file.empty()) {
+    st = alert::check_ca_file(opts.webhook_ca_file);
+    if (!st.ok()) return fail(2, "--webhook-ca-file: " + st.message());
+  }
   const char* token_env = std::getenv("PYROMETER_TOKEN");
   std::string token = token_env != nullptr ? token_env : "";
   if (!is_loopback_host(opts.host) && token.empty()) {
@@ -84,12 +89,17 @@ int main(int argc, char** argv) {
   ingest::IngestMetrics metrics;
   http::Router router;
   std::unique_ptr<http::HttpServer> server;
+  std::unique_ptr<alert::AlertManager> alerts;
   ingest::ExtraCounters extra;
   extra.handler_exceptions = [&router] { return router.handler_exceptions(); };
   extra.protocol_errors = [&server] { return server ? server->protocol_errors() : 0; };
+  extra.render_more = [&alerts](std::string* out) {
+    if (alerts) alert::render_alert_metrics(*alerts, out);
+  };
   add_server_routes(&router, store.get(), &metrics, opts.max_body_bytes, extra);
-  alert::AlertOptions alert_opts{opts.alert_interval, opts.alert_webhook, opts.default_alert_rules};
-  auto alerts = std::make_unique<alert::AlertManager>(store.get(), alert_opts);
+  alert::AlertOptions alert_opts{opts.alert_interval, opts.alert_webhook, opts.webhook_ca_file,
+                                 opts.default_alert_rules};
+  alerts = std::make_unique<alert::AlertManager>(store.get(), alert_opts);
   if (!opts.rules_file.empty()) {
     std::string text;
     std::FILE* f = std::fopen(opts.rules_file.c_str(), "rb");

@@ -178,10 +178,10 @@ Status parse_server_options(int argc, const char* const* argv, ServerOptions* ou
       flag = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     } else {
-      static const char* kWithValue[] = {"--data",      "--listen",         "--storage",
-                                         "--retention", "--max-disk",       "--max-memory",
-                                         "--max-body",  "--fsync-interval", "--threads",
-                                         "--rules",     "--alert-interval", "--alert-webhook"};
+      static const char* kWithValue[] = {
+          "--data",           "--listen",        "--storage",        "--retention", "--max-disk",
+          "--max-memory",     "--max-body",      "--fsync-interval", "--threads",   "--rules",
+          "--alert-interval", "--alert-webhook", "--webhook-ca-file"};
       bool takes_value = false;
       for (const char* f : kWithValue) takes_value |= flag == f;
       if (!takes_value) return Status::invalid_argument("unknown flag " + flag + " (see --help)");
@@ -234,8 +234,13 @@ Status parse_server_options(int argc, const char* const* argv, ServerOptions* ou
       }
       out->alert_interval = std::chrono::duration_cast<std::chrono::milliseconds>(d);
     } else if (flag == "--alert-webhook") {
-      if (value.rfind("http://", 0) != 0) return bad(flag, value, "an http:// URL");
+      if (value.rfind("http://", 0) != 0 && value.rfind("https://", 0) != 0) {
+        return bad(flag, value, "an http:// or https:// URL");
+      }
       out->alert_webhook = value;
+    } else if (flag == "--webhook-ca-file") {
+      if (value.empty()) return bad(flag, value, "a PEM file of CA certificates");
+      out->webhook_ca_file = value;
     } else {
       return Status::invalid_argument("unknown flag " + flag + " (see --help)");
     }
@@ -261,7 +266,9 @@ over HTTP and keeps them on local disk.
   --threads N            HTTP I/O threads (default: one per core)
   --rules FILE           alert rules to load at start (YAML or JSON; docs/openapi.yaml)
   --alert-interval 15s   how often alert rules are evaluated
-  --alert-webhook URL    webhook (http://) for rules that name none
+  --alert-webhook URL    webhook (http:// or https://) for rules that name none
+  --webhook-ca-file PATH PEM CA certificates trusted for https webhooks, in
+                         addition to the system trust store (private CAs)
   --no-default-alert-rules  do not install the default alert rules
   --help, --version
 

@@ -24,10 +24,11 @@ struct ServerOptions {
   bool help = false;                               // --help
   bool version = false;                            // --version
   // Alerts: --rules FILE (YAML/JSON), --alert-interval, --alert-webhook URL
-  // (for rules that name none), --no-default-alert-rules.
+  // (for rules that name none), --no-default-alert-rules, --webhook-ca-file.
   std::string rules_file;
   std::chrono::milliseconds alert_interval{15000};
   std::string alert_webhook;
+  std::string webhook_ca_file;  // --webhook-ca-file PATH (PEM, checked at start)
   bool default_alert_rules = true;
 };
 

@@ -71,6 +71,20 @@ TEST(ServerOptions, BadValuesNameTheFlag) {
   }
 }
 
+TEST(ServerOptions, HttpsWebhookAndItsCaFile) {
+  ServerOptions o;
+  ASSERT_TRUE(parse({"--alert-webhook", "https://hooks.slack.com/services/x",
+                     "--webhook-ca-file=/etc/ca.pem"},
+                    &o)
+                  .ok());
+  EXPECT_EQ(o.alert_webhook, "https://hooks.slack.com/services/x");
+  EXPECT_EQ(o.webhook_ca_file, "/etc/ca.pem");
+  common::Status st = parse({"--alert-webhook", "ftp://x"}, &o);
+  EXPECT_NE(st.message().find("--alert-webhook"), std::string::npos) << st.message();
+  st = parse({"--webhook-ca-file="}, &o);
+  EXPECT_NE(st.message().find("--webhook-ca-file"), std::string::npos) << st.message();
+}
+
 TEST(ServerOptions, Loopback) {
   EXPECT_TRUE(is_loopback_host("127.0.0.1"));
   EXPECT_TRUE(is_loopback_host("127.0.0.2"));

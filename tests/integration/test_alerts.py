@@ -233,7 +233,7 @@ def test_rule_crud_and_validation(alerting: QueryServer) -> None:
         ({"metric": "nope"}, "metric"),
         ({"threshold": 1}, "metric is required"),
         ({"metric": "rps", "window": "soon"}, "window"),
-        ({"metric": "rps", "webhook": "https://x"}, "http://"),
+        ({"metric": "rps", "webhook": "ftp://x"}, "https://"),
     ):
         status, err = request(server, "POST", "/api/v1/alerts/rules", bad)
         assert status == 400 and message in err["error"], (bad, err)

@@ -12,7 +12,9 @@ namespace pyrometer::server::alert {
 using common::Status;
 
 AlertManager::AlertManager(store::Store* store, AlertOptions options)
-    : store_(store), options_(std::move(options)) {
+    : store_(store),
+      options_(std::move(options)),
+      sender_(PostOptions{.timeout_ms = 5000, .ca_file = options_.webhook_ca_file}) {
   if (options_.default_rules) {
     for (auto& r : default_rules()) rules_[r.id] = std::move(r);
   }

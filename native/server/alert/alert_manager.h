@@ -33,6 +33,7 @@ struct AlertEvent {
 struct AlertOptions {
   std::chrono::milliseconds interval{15000};
   std::string default_webhook;  // for rules without one ("" = events only)
+  std::string webhook_ca_file;  // extra trusted CA (PEM) for https webhooks
   bool default_rules = true;
 };
 

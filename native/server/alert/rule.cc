@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "server/alert/webhook_post.h"
 #include "server/query/time_range.h"
 
 namespace pyrometer::server::alert {
@@ -95,7 +96,7 @@ Status rule_from_fields(const std::map<std::string, std::string>& fields, Rule* 
       if (v.empty() || *end != '\0' || n < 0) return bad("a non-negative integer");
       r.min_requests = static_cast<uint64_t>(n);
     } else if (k == "webhook") {
-      if (!v.empty() && v.rfind("http://", 0) != 0) return bad("an http:// URL");
+      if (!v.empty() && !check_webhook_url(v).ok()) return bad("an http:// or https:// URL");
       r.webhook = v;
     } else if (k == "webhook_format") {
       if (v != "generic" && v != "slack") return bad("generic or slack");

@@ -64,7 +64,8 @@ TEST(Rule, ErrorsNameTheLineOrField) {
   EXPECT_FALSE(rule_from_fields({{"metric", "bogus"}}, &r).ok());
   EXPECT_FALSE(rule_from_fields({{"threshold", "1"}}, &r).ok());
   EXPECT_FALSE(rule_from_fields({{"metric", "rps"}, {"colour", "red"}}, &r).ok());
-  EXPECT_FALSE(rule_from_fields({{"metric", "rps"}, {"webhook", "https://x"}}, &r).ok());
+  EXPECT_FALSE(rule_from_fields({{"metric", "rps"}, {"webhook", "ftp://x"}}, &r).ok());
+  EXPECT_TRUE(rule_from_fields({{"metric", "rps"}, {"webhook", "https://x/h"}}, &r).ok());
 }
 
 TEST(Rule, DefaultsAreTheDocumentedOnes) {

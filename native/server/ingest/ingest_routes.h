@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "server/http/router.h"
 #include "server/ingest/ingest_metrics.h"
@@ -25,6 +26,8 @@ void add_profile_route(http::Router* router, store::Store* store, IngestMetrics*
 struct ExtraCounters {
   std::function<uint64_t()> handler_exceptions;
   std::function<uint64_t()> protocol_errors;
+  // Appends other stages' Prometheus text (e.g. the alert stage's counters).
+  std::function<void(std::string*)> render_more;
 };
 
 // GET /healthz → 200 "ok"; GET /metrics → Prometheus text 0.0.4 with the

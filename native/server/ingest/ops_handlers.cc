@@ -28,6 +28,7 @@ void add_ops_routes(http::Router* router, store::Store* store, const IngestMetri
                 } else {
                   metrics->render(nullptr, exceptions, protocol, &body);
                 }
+                if (extra.render_more) extra.render_more(&body);
                 res->set(200, "text/plain; version=0.0.4; charset=utf-8", std::move(body));
               });
 }

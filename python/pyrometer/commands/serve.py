@@ -19,6 +19,11 @@ FLAGS = (
     ("--max-body", "SIZE", "largest accepted request body"),
     ("--fsync-interval", "DURATION", "how often the write-ahead log is fsynced"),
     ("--threads", "N", "worker threads"),
+    (
+        "--webhook-ca-file",
+        "PATH",
+        "PEM CA certificates trusted for https alert webhooks, besides the system store",
+    ),
 )
 
 
