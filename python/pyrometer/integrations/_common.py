@@ -71,11 +71,17 @@ def fault(integration: str, where: str, exc: BaseException) -> None:
     )
 
 
+_config_module: Any = None
+
+
 def config() -> Any:
     """The process configuration (pyrometer.config.current(), loaded once)."""
-    from pyrometer import config as _config
+    global _config_module
+    if _config_module is None:
+        from pyrometer import config as _config
 
-    return _config.current()
+        _config_module = _config
+    return _config_module.current()
 
 
 _api_module: Any = None
@@ -89,6 +95,27 @@ def _api() -> Any:
 
         _api_module = api
     return _api_module
+
+
+# OTLP kind numbers: the tracer parses a kind string on every call, an int it takes as is.
+_KIND_NUMBERS = {INTERNAL: 1, SERVER: 2, CLIENT: 3, PRODUCER: 4, CONSUMER: 5}
+
+# (start_span, attach, detach, Span type) of pyrometer._native, looked up once: every request
+# and statement goes through here, and going through pyrometer.api's Python wrappers cost a
+# few function calls each time. False when the agent is off (pyrometer.api's no-op path).
+_tracer: Any = None
+
+
+def _native_tracer() -> Any:
+    global _tracer
+    if _tracer is None:
+        native = _api()._native
+        _tracer = (
+            False
+            if native is None
+            else (native.start_span, native.attach, native.detach, native.Span)
+        )
+    return _tracer
 
 
 class Span:
@@ -128,13 +155,26 @@ class Span:
         self.native.set_status("error", error_type)
 
     def detach(self) -> None:
-        token, self._token = self._token, None
+        token = self._token
         if token is not None:
-            _api().detach(token)
+            self._token = None
+            _detach(token)
 
     def end(self) -> None:
-        self.detach()
+        token = self._token
+        if token is not None:
+            self._token = None
+            _detach(token)
         self.native.end()
+
+
+def _detach(token: Any) -> None:
+    """Restores the span current before the token's attach (a token implies a native tracer)."""
+    tracer = _tracer or _native_tracer()
+    if tracer:
+        tracer[2](token)
+    else:
+        _api().detach(token)
 
 
 def record_exception(native: Any, exc: BaseException) -> None:
@@ -153,12 +193,18 @@ def start(
 ) -> Span:
     """Starts a span and makes it current. With ``headers`` (an incoming request's, lower-case
     keys), the span continues the W3C trace context they carry."""
-    api = _api()
-    attrs = attributes or {}  # the tracer drops None values itself
     if headers and "traceparent" in headers:  # lower-case keys; extract() is the slow part
-        native = api.start_server_span(name, headers, kind, attrs)
-    else:
-        native = api.start_span(name, kind=kind, attributes=attrs)
+        api = _api()
+        native = api.start_server_span(name, headers, kind, attributes or {})
+        return Span(native, api.attach(native))
+    tracer = _tracer or _native_tracer()
+    if tracer:
+        start_span, attach, _, span_type = tracer
+        native = start_span(name, _KIND_NUMBERS.get(kind, kind), attributes)
+        # the tracer hands back its no-op object when the agent is disabled at run time
+        return Span(native, attach(native) if type(native) is span_type else None)
+    api = _api()
+    native = api.start_span(name, kind=kind, attributes=attributes or {})
     return Span(native, api.attach(native))
 
 

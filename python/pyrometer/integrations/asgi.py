@@ -32,35 +32,41 @@ def current_request() -> _common.Span | None:
 
 
 def _start(scope: Scope) -> _common.Span:
+    # Runs for every request: locals instead of repeated lookups, no helper calls on the
+    # common path (a known method, no traceparent).
+    get = scope.get
     websocket = scope["type"] == "websocket"
-    method, original = ("GET", None) if websocket else method_of(str(scope.get("method", "GET")))
-    headers: dict[str, str] = {}
+    method, original = ("GET", None) if websocket else method_of(str(get("method", "GET")))
+    headers: dict[str, str] | None = None
     host = user_agent = None
-    for k, v in scope.get("headers") or ():
+    for k, v in get("headers") or ():
         key = k.lower()
-        if key in _PROPAGATION:
-            headers.setdefault(key.decode("latin-1"), v.decode("latin-1"))
-        elif key == b"host":
+        if key == b"host":
             host = v.decode("latin-1")
         elif key == b"user-agent":
             user_agent = v.decode("latin-1")
-    server, client = scope.get("server") or (None, None), scope.get("client") or (None, None)
+        elif key in _PROPAGATION:
+            if headers is None:
+                headers = {}
+            headers.setdefault(key.decode("latin-1"), v.decode("latin-1"))
+    server, client = get("server") or (None, None), get("client") or (None, None)
     port = server[1]
     if host and ":" in host and not host.endswith("]"):
         host, _, text = host.rpartition(":")
         port = int(text) if text.isdigit() else port
     attrs = {
         "http.request.method": method,
-        "http.request.method_original": original,
-        "url.path": (scope.get("root_path") or "") + (scope.get("path") or "/"),
-        "url.scheme": scope.get("scheme") or ("ws" if websocket else "http"),
+        "url.path": (get("root_path") or "") + (get("path") or "/"),
+        "url.scheme": get("scheme") or ("ws" if websocket else "http"),
         "server.address": host or server[0],
         "server.port": port,
         "client.address": client[0],
         "client.port": client[1],
         "user_agent.original": user_agent,
-        "network.protocol.version": scope.get("http_version"),
+        "network.protocol.version": get("http_version"),
     }
+    if original is not None:
+        attrs["http.request.method_original"] = original
     if _common.worker_attributes:
         attrs.update(_common.worker_attributes)
     verb = "WEBSOCKET" if websocket else ("HTTP" if method == "_OTHER" else method)
@@ -98,7 +104,8 @@ def _finish(
 
 async def call(app: App, scope: Scope, receive: Any, send: Any, framework: str = "asgi") -> None:
     """Runs one ASGI connection of ``app`` traced; messages and exceptions pass unchanged."""
-    if scope.get("type") not in ("http", "websocket") or _request.get() is not None:
+    kind = scope.get("type")
+    if (kind != "http" and kind != "websocket") or _request.get() is not None:
         return await app(scope, receive, send)  # lifespan, or already traced by an outer layer
     try:
         span = _start(scope)
@@ -106,8 +113,34 @@ async def call(app: App, scope: Scope, receive: Any, send: Any, framework: str =
     except Exception as err:
         _common.fault(framework, "start", err)
         return await app(scope, receive, send)
-    counts = [0, 0]  # websocket messages received, sent
     root_path = str(scope.get("root_path") or "")
+    if kind == "websocket":
+        return await _websocket(app, scope, receive, send, framework, span, token, root_path)
+
+    async def traced_send(message: Any) -> None:
+        if span.status_code is None and message.get("type") == "http.response.start":
+            try:
+                set_status(span, int(message["status"]))
+            except Exception as err:
+                _common.fault(framework, "send", err)
+        await send(message)
+
+    try:
+        await app(scope, receive, traced_send)
+    except BaseException as exc:
+        _request.reset(token)
+        _finish(span, scope, framework, exc, root_path)
+        raise
+    _request.reset(token)
+    _finish(span, scope, framework, None, root_path)
+
+
+async def _websocket(
+    app: App, scope: Scope, receive: Any, send: Any, framework: str, span: _common.Span,
+    token: Any, root_path: str,
+) -> None:  # fmt: skip
+    """One websocket connection: one span, its messages counted, not traced."""
+    counts = [0, 0]  # websocket messages received, sent
 
     async def traced_receive() -> Any:
         message = await receive()
@@ -118,7 +151,7 @@ async def call(app: App, scope: Scope, receive: Any, send: Any, framework: str =
     async def traced_send(message: Any) -> None:
         kind = message.get("type")
         try:
-            if kind == "http.response.start":
+            if kind == "http.response.start":  # a denial response (websocket.http.response)
                 set_status(span, int(message["status"]))
             elif kind == "websocket.send":
                 counts[1] += 1
@@ -126,17 +159,15 @@ async def call(app: App, scope: Scope, receive: Any, send: Any, framework: str =
             _common.fault(framework, "send", err)
         await send(message)
 
-    websocket = scope["type"] == "websocket"
     try:
-        await app(scope, traced_receive if websocket else receive, traced_send)
+        await app(scope, traced_receive, traced_send)
     except BaseException as exc:
         _request.reset(token)
         _finish(span, scope, framework, exc, root_path)
         raise
     _request.reset(token)
-    if websocket:
-        span.set("websocket.messages.received", counts[0])
-        span.set("websocket.messages.sent", counts[1])
+    span.set("websocket.messages.received", counts[0])
+    span.set("websocket.messages.sent", counts[1])
     _finish(span, scope, framework, None, root_path)
 
 

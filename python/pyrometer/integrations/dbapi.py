@@ -14,13 +14,32 @@ TARGET = None  # a base for the driver integrations; nothing to patch on import
 SUPPORTED = "PEP 249"
 
 
+_normalize_sql: Any = None
+# Apps run the same few statement texts over and over: normalising once per distinct text saves
+# a native call and a tuple per statement. Bounded; emptied when full (the texts of a steady
+# app fit, and an app generating unique texts pays one dict clear per _CACHE_SIZE statements).
+_CACHE_SIZE = 512
+_normalized: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+
+
 def normalize(text: str, system: str = "") -> tuple[str, str, str, str]:
     """(normalized text, fingerprint hex, operation, table) from the native normaliser
     (native/common/sql_normalizer.h). Without it the caller's span start fails, is reported
     once, and the statement runs untraced: no literal value can leak through a fallback."""
-    from pyrometer import _native
+    key = (text, system)
+    found = _normalized.get(key)
+    if found is not None:
+        return found
+    global _normalize_sql
+    if _normalize_sql is None:
+        from pyrometer import _native
 
-    return tuple(_native.normalize_sql(text, system))  # type: ignore[return-value]
+        _normalize_sql = _native.normalize_sql
+    result: tuple[str, str, str, str] = tuple(_normalize_sql(text, system))  # type: ignore[assignment]
+    if len(_normalized) >= _CACHE_SIZE:
+        _normalized.clear()
+    _normalized[key] = result
+    return result
 
 
 def query_text(query: Any, context: Any = None) -> str:
@@ -38,10 +57,14 @@ def start_span(
     system: str, query: Any, conn_attrs: Mapping[str, Any], context: Any = None
 ) -> _common.Span:
     """Starts the CLIENT span of one statement (current until ended)."""
-    text = query_text(query, context)
+    return _start(system, query, dict(conn_attrs), context)
+
+
+def _start(system: str, query: Any, attrs: dict[str, Any], context: Any) -> _common.Span:
+    """start_span on ``attrs``, a dict of the caller's that becomes the span's attributes."""
+    text = query if type(query) is str else query_text(query, context)
     normalized, fingerprint, operation, table = normalize(text, system)
     name = f"{operation} {table}" if operation and table else operation or system
-    attrs = dict(conn_attrs)
     attrs["db.system.name"] = system
     attrs["db.system"] = system
     attrs["db.query.text"] = text if _common.config().capture_sql_values else normalized
@@ -64,7 +87,7 @@ def traced(
         return fn(*args, **kwargs)
     try:
         attrs = dict(conn_attrs())
-        span = start_span(system, query, attrs, attrs.pop("_context", None))
+        span = _start(system, query, attrs, attrs.pop("_context", None))
     except Exception as err:
         _common.fault(integration, "start", err)
         return fn(*args, **kwargs)
@@ -88,7 +111,7 @@ async def traced_async(
         return await fn(*args, **kwargs)
     try:
         attrs = dict(conn_attrs())
-        span = start_span(system, query, attrs, attrs.pop("_context", None))
+        span = _start(system, query, attrs, attrs.pop("_context", None))
     except Exception as err:
         _common.fault(integration, "start", err)
         return await fn(*args, **kwargs)

@@ -32,6 +32,8 @@ def current_request() -> _common.Span | None:
 
 def method_of(raw: str) -> tuple[str, str | None]:
     """Semconv method: known methods as-is, anything else ``_OTHER`` (plus the original)."""
+    if raw in KNOWN_METHODS:
+        return raw, None
     upper = raw.upper()
     return (upper, None) if upper in KNOWN_METHODS else ("_OTHER", raw)
 
@@ -80,9 +82,15 @@ def _attributes(environ: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def start_request(environ: dict[str, Any]) -> _common.Span:
     method, attrs = _attributes(environ)
-    headers = {k: environ[e] for k, e in _PROPAGATION if e in environ}
-    span = _common.start(method if method != "_OTHER" else "HTTP", _common.SERVER, attrs, headers)
-    span.method = method if method != "_OTHER" else "HTTP"
+    verb = method if method != "_OTHER" else "HTTP"
+    # tracestate and baggage mean nothing without a traceparent: skip the dict when it is absent
+    headers = (
+        {k: environ[e] for k, e in _PROPAGATION if e in environ}
+        if "HTTP_TRACEPARENT" in environ
+        else None
+    )
+    span = _common.start(verb, _common.SERVER, attrs, headers)
+    span.method = verb
     return span
 
 
@@ -131,6 +139,9 @@ def _reattach(span: _common.Span | None) -> Any:
     if span is None:
         return None
     try:
+        tracer = _common._tracer or _common._native_tracer()
+        if tracer and type(span.native) is tracer[3]:
+            return tracer[1](span.native)
         return _common._api().attach(span.native)
     except Exception as err:
         _common.fault("wsgi", "reattach", err)
@@ -140,7 +151,7 @@ def _reattach(span: _common.Span | None) -> Any:
 def _release(token: Any) -> None:
     if token is not None:
         try:
-            _common._api().detach(token)
+            _common._detach(token)
         except Exception as err:
             _common.fault("wsgi", "release", err)
 
