@@ -10,55 +10,112 @@
 #include <utility>
 #include <vector>
 
+#include "agent/per_thread.h"
+
 namespace pyrometer::agent {
 
-// Thread-safety: push/pop/stats from any thread. push never blocks on I/O:
-// it holds the lock only to append. Fork: the runtime's pthread_atfork prepare
-// handler calls lock_for_fork(); the parent then unlock_for_fork(); the child
-// reset_in_child(), which empties the queue (the parent exports those items —
-// the child must not export them again) and releases the lock.
+// Thread-safety: push/stage/pop/stats from any thread. push never blocks on
+// I/O: it holds the lock only to append; stage() takes only the calling
+// thread's own lock. Lock order: stage registry → stage slots → the queue lock.
+// Fork: the runtime's pthread_atfork prepare handler calls lock_for_fork();
+// the parent then unlock_for_fork(); the child reset_in_child(), which empties
+// the queue and the stages (the parent exports those items — the child must
+// not export them again) and releases the locks.
 template <typename T>
 class ExportQueue {
  public:
-  ExportQueue(size_t max_units, size_t max_bytes) : max_units_(max_units), max_bytes_(max_bytes) {}
+  // Called on each item after pop_batch() took it (consumer thread, no lock
+  // held): where producers' deferred finishing work happens. May be null.
+  using PopHook = void (*)(T&);
+
+  ExportQueue(size_t max_units, size_t max_bytes, PopHook on_pop = nullptr)
+      : max_units_(max_units),
+        max_bytes_(max_bytes),
+        on_pop_(on_pop),
+        stages_([this](Stage& s) { join(s, nullptr); }) {}
 
   // Takes `item` when both bounds allow it; otherwise drops it, adds `units`
   // to dropped(), and returns false. An item bigger than the byte bound on an
   // empty queue is still accepted so one huge trace cannot starve forever.
-  bool push(T&& item, size_t units, size_t bytes) {
+  // *queued_after (if given) gets the queued units after the call.
+  bool push(T&& item, size_t units, size_t bytes, size_t* queued_after = nullptr) {
     std::lock_guard<std::mutex> lock(mu_);
     bool fits = units_ + units <= max_units_ && (bytes_ + bytes <= max_bytes_ || entries_.empty());
     if (!fits) {
       dropped_.fetch_add(units, std::memory_order_relaxed);
+      if (queued_after != nullptr) *queued_after = units_;
       return false;
     }
     entries_.push_back(Entry{std::move(item), units, bytes});
     units_ += units;
     bytes_ += bytes;
+    if (queued_after != nullptr) *queued_after = units_;
     return true;
   }
 
-  // Moves items (oldest first) into *out until adding the next would exceed
-  // max_units; always takes at least one item when any is queued. Returns the
-  // units moved.
+  // The producers' fast path: `append(T& stage)` adds `units` units (about
+  // `bytes` bytes) to the calling thread's stage, an item of its own, without
+  // the queue lock. The stage joins the queue as one item — both bounds
+  // checked for it whole; dropped and counted whole when it does not fit —
+  // once it holds kStageUnits units, whenever pop_batch() or drain_stages()
+  // runs (the exporter, every cycle and on flush), and when the thread exits.
+  // So at most kStageUnits units per producer thread wait outside the bounds.
+  // Returns the queued units after a join, or 0 when the stage did not join
+  // (*dropped, if given, tells whether a join dropped).
+  static constexpr size_t kStageUnits = 64;
+  template <typename Append>
+  size_t stage(Append&& append, size_t units, size_t bytes, bool* dropped = nullptr) {
+    auto* slot = stages_.local();
+    std::lock_guard<SpinLock> lock(slot->mu);
+    Stage& s = slot->state;
+    append(s.item);
+    s.units += units;
+    s.bytes += bytes;
+    if (s.units < kStageUnits) return 0;
+    size_t after = 0;
+    bool ok = join(s, &after);
+    if (dropped != nullptr) *dropped = !ok;
+    return after;
+  }
+
+  // Moves every thread's stage into the queue (bounds and drops as in stage()).
+  void drain_stages() {
+    stages_.for_each([this](Stage& s) {
+      if (s.units > 0) join(s, nullptr);
+    });
+  }
+
+  // Drains the stages, then moves items (oldest first) into *out until adding
+  // the next would exceed max_units; always takes at least one item when any
+  // is queued. Applies the pop hook to each. Returns the units moved.
   size_t pop_batch(size_t max_units, std::vector<T>* out) {
-    std::lock_guard<std::mutex> lock(mu_);
+    drain_stages();
+    const size_t first = out->size();
     size_t taken = 0;
-    while (!entries_.empty()) {
-      Entry& e = entries_.front();
-      if (taken > 0 && taken + e.units > max_units) break;
-      taken += e.units;
-      units_ -= e.units;
-      bytes_ -= e.bytes;
-      out->push_back(std::move(e.item));
-      entries_.pop_front();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (!entries_.empty()) {
+        Entry& e = entries_.front();
+        if (taken > 0 && taken + e.units > max_units) break;
+        taken += e.units;
+        units_ -= e.units;
+        bytes_ -= e.bytes;
+        out->push_back(std::move(e.item));
+        entries_.pop_front();
+      }
+    }
+    if (on_pop_ != nullptr) {
+      for (size_t i = first; i < out->size(); ++i) on_pop_((*out)[i]);
     }
     return taken;
   }
 
+  // Queued plus staged units.
   size_t units() const {
+    size_t staged = 0;
+    stages_.for_each([&](Stage& s) { staged += s.units; });
     std::lock_guard<std::mutex> lock(mu_);
-    return units_;
+    return units_ + staged;
   }
   size_t bytes() const {
     std::lock_guard<std::mutex> lock(mu_);
@@ -68,16 +125,23 @@ class ExportQueue {
   // Counts units lost after they left the queue (e.g. export gave up retrying).
   void add_dropped(uint64_t units) { dropped_.fetch_add(units, std::memory_order_relaxed); }
 
-  void lock_for_fork() { mu_.lock(); }
-  void unlock_for_fork() { mu_.unlock(); }
+  void lock_for_fork() {
+    stages_.lock_for_fork();
+    mu_.lock();
+  }
+  void unlock_for_fork() {
+    mu_.unlock();
+    stages_.unlock_for_fork();
+  }
   void reset_in_child() {
-    // The forking thread took mu_ in lock_for_fork, so it may release it here.
+    // The forking thread took every lock in lock_for_fork, so it may release them here.
     std::deque<Entry> old;
     old.swap(entries_);
     units_ = 0;
     bytes_ = 0;
     dropped_.store(0, std::memory_order_relaxed);
     mu_.unlock();
+    stages_.reset_in_child([](Stage& s) { s = Stage{}; });
   }
 
  private:
@@ -86,13 +150,29 @@ class ExportQueue {
     size_t units;
     size_t bytes;
   };
+  struct Stage {
+    T item{};
+    size_t units = 0;
+    size_t bytes = 0;
+  };
+  // Pushes the stage as one item and empties it. REQUIRES its slot lock.
+  bool join(Stage& s, size_t* queued_after) {
+    bool ok = push(std::move(s.item), s.units, s.bytes, queued_after);
+    s = Stage{};
+    return ok;
+  }
+
   const size_t max_units_;
   const size_t max_bytes_;
+  const PopHook on_pop_;
   mutable std::mutex mu_;
   std::deque<Entry> entries_;  // guarded by mu_
   size_t units_ = 0;           // guarded by mu_
   size_t bytes_ = 0;           // guarded by mu_
   std::atomic<uint64_t> dropped_{0};
+  // Last member: destroyed first, so an exiting thread's join never meets a
+  // destroyed queue.
+  mutable PerThread<Stage> stages_;
 };
 
 }  // namespace pyrometer::agent

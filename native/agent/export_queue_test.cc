@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace pyrometer::agent {
 namespace {
@@ -46,6 +49,119 @@ TEST(ExportQueueTest, ResetInChildEmptiesAndReleasesTheLock) {
   EXPECT_EQ(q.units(), 0u);  // would deadlock if the lock were still held
   EXPECT_EQ(q.dropped(), 0u);
   EXPECT_TRUE(q.push(3, 1, 1));
+}
+
+using IntBatch = std::vector<int>;
+
+size_t stage_one(ExportQueue<IntBatch>& q, int v, bool* dropped = nullptr) {
+  return q.stage([v](IntBatch& b) { b.push_back(v); }, 1, 1, dropped);
+}
+
+size_t pop_all(ExportQueue<IntBatch>& q, std::vector<int>* values) {
+  std::vector<IntBatch> out;
+  size_t units = q.pop_batch(1 << 30, &out);
+  for (auto& b : out) values->insert(values->end(), b.begin(), b.end());
+  return units;
+}
+
+TEST(ExportQueueTest, StageJoinsTheQueueWhenFullAsOneItem) {
+  ExportQueue<IntBatch> q(1000, 1 << 20);
+  const int k = static_cast<int>(ExportQueue<IntBatch>::kStageUnits);
+  for (int i = 0; i < k - 1; ++i) EXPECT_EQ(stage_one(q, i), 0u);  // staged only
+  EXPECT_EQ(q.units(), static_cast<size_t>(k - 1));                // staged units count
+  EXPECT_EQ(stage_one(q, k - 1), static_cast<size_t>(k));          // joined
+  std::vector<IntBatch> out;
+  EXPECT_EQ(q.pop_batch(1, &out), static_cast<size_t>(k));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].size(), static_cast<size_t>(k));
+  EXPECT_EQ(out[0].front(), 0);
+}
+
+TEST(ExportQueueTest, PopDrainsTheStagesOfLivingThreadsInOrder) {
+  ExportQueue<IntBatch> q(1000, 1 << 20);
+  std::atomic<bool> staged{false}, finish{false};
+  std::thread producer([&] {
+    for (int i = 0; i < 5; ++i) stage_one(q, i);
+    staged.store(true);
+    while (!finish.load()) std::this_thread::yield();
+  });
+  while (!staged.load()) std::this_thread::yield();
+  std::vector<int> values;
+  EXPECT_EQ(pop_all(q, &values), 5u);  // a flush must not wait for the stage to fill
+  EXPECT_EQ(values, (std::vector<int>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(q.units(), 0u);
+  finish.store(true);
+  producer.join();
+}
+
+TEST(ExportQueueTest, ThreadExitJoinsItsStage) {
+  ExportQueue<IntBatch> q(1000, 1 << 20);
+  std::thread([&] {
+    for (int i = 0; i < 3; ++i) stage_one(q, i);
+  }).join();
+  std::vector<int> values;
+  EXPECT_EQ(pop_all(q, &values), 3u);
+}
+
+TEST(ExportQueueTest, StagesKeepTheBoundAndCountWholeDroppedStages) {
+  const size_t k = ExportQueue<IntBatch>::kStageUnits;
+  ExportQueue<IntBatch> q(/*max_units=*/k + k / 2, 1 << 20);
+  bool dropped = true;
+  for (size_t i = 0; i < k; ++i) stage_one(q, 1, &dropped);
+  EXPECT_FALSE(dropped);
+  for (size_t i = 0; i < k; ++i) stage_one(q, 2, &dropped);
+  EXPECT_TRUE(dropped);  // k + k > max_units: the second stage is dropped whole
+  EXPECT_EQ(q.dropped(), k);
+  std::vector<int> values;
+  EXPECT_EQ(pop_all(q, &values), k);
+}
+
+TEST(ExportQueueTest, ManyProducersLoseNothingWhileAConsumerPops) {
+  ExportQueue<IntBatch> q(1 << 30, 1 << 30);
+  constexpr int kThreads = 4, kPerThread = 20000;
+  std::atomic<bool> done{false};
+  size_t popped = 0;
+  std::thread consumer([&] {
+    std::vector<int> values;
+    while (!done.load()) popped += pop_all(q, &values);
+    popped += pop_all(q, &values);
+  });
+  std::vector<std::thread> producers;
+  for (int t = 0; t < kThreads; ++t) {
+    producers.emplace_back([&] {
+      for (int i = 0; i < kPerThread; ++i) stage_one(q, i);
+    });
+  }
+  for (auto& p : producers) p.join();
+  done.store(true);
+  consumer.join();
+  EXPECT_EQ(popped, static_cast<size_t>(kThreads) * kPerThread);
+  EXPECT_EQ(q.dropped(), 0u);
+}
+
+void add_hundred(IntBatch& b) {
+  for (int& v : b) v += 100;
+}
+
+TEST(ExportQueueTest, PopHookRunsOnEveryPoppedItem) {
+  ExportQueue<IntBatch> q(1000, 1 << 20, &add_hundred);
+  q.push(IntBatch{1, 2}, 2, 1);
+  stage_one(q, 3);
+  std::vector<int> values;
+  pop_all(q, &values);
+  EXPECT_EQ(values, (std::vector<int>{101, 102, 103}));
+}
+
+TEST(ExportQueueTest, ResetInChildForgetsTheStages) {
+  ExportQueue<IntBatch> q(1000, 1 << 20);
+  stage_one(q, 1);
+  q.lock_for_fork();
+  q.reset_in_child();
+  EXPECT_EQ(q.units(), 0u);  // the parent exports the staged span, not the child
+  stage_one(q, 2);           // the stage (and its lock) still work
+  std::vector<int> values;
+  pop_all(q, &values);
+  EXPECT_EQ(values, (std::vector<int>{2}));
 }
 
 }  // namespace

@@ -112,10 +112,8 @@ KeepReason LocalTrace::end_root(SpanRecord&& root, Pipeline* out,
   }
   counters.traces_kept.fetch_add(1, std::memory_order_relaxed);
   if (out == nullptr) return reason;
-  upsert_attribute(root.attributes, kKeepReasonKey,
-                   AttrValue(std::string(keep_reason_name(reason))));
-  spans.push_back(std::move(root));
-  if (!out->submit_trace(std::move(spans))) {
+  root.pending_keep_reason = keep_reason_name(reason);  // written by the pipeline
+  if (!out->submit_local_trace(std::move(spans), std::move(root))) {
     counters.submit_refused.fetch_add(1, std::memory_order_relaxed);
   }
   return reason;

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/span.h"
 #include "agent/span_record.h"
 
 namespace pyrometer::agent {
@@ -37,6 +38,16 @@ class Pipeline {
   // A kept local trace, when its local root has ended. Takes ownership.
   // Never blocks: returns false (and counts the drop) when the queue is full.
   virtual bool submit_trace(std::vector<SpanRecord>&& spans) = 0;
+
+  // The same for a local trace whose root (last, after `spans`) may carry a
+  // pending_keep_reason: the default writes it now and calls submit_trace; a
+  // pipeline may instead write it off the application's thread, and avoid
+  // building one vector per trace.
+  virtual bool submit_local_trace(std::vector<SpanRecord>&& spans, SpanRecord&& root) {
+    apply_pending_keep_reason(root);
+    spans.push_back(std::move(root));
+    return submit_trace(std::move(spans));
+  }
 
   // Exports what is queued; waits at most `timeout`. Returns true if drained.
   virtual bool flush(std::chrono::milliseconds timeout) = 0;

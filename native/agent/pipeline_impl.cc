@@ -25,11 +25,16 @@ PipelineConfig with_instance_id(PipelineConfig cfg) {
   if (cfg.resource.instance_id.empty()) cfg.resource.instance_id = new_instance_id();
   return cfg;
 }
+
+// TraceQueue's pop hook (exporter thread): what the tracer left undone.
+void finish_trace(Trace& trace) {
+  for (SpanRecord& s : trace) apply_pending_keep_reason(s);
+}
 }  // namespace
 
 PipelineImpl::PipelineImpl(PipelineConfig cfg, GilReader gil_reader)
     : cfg_(with_instance_id(std::move(cfg))),
-      traces_(cfg_.max_queue_spans, cfg_.max_queue_bytes),
+      traces_(cfg_.max_queue_spans, cfg_.max_queue_bytes, &finish_trace),
       logs_(cfg_.max_queue_logs, cfg_.max_log_bytes),
       red_(cfg_.max_keys_per_family),
       gil_(cfg_.gil_sampling ? gil_reader : nullptr, std::chrono::microseconds(500), cfg_.gil_duty),
@@ -65,9 +70,39 @@ bool PipelineImpl::submit_trace(std::vector<SpanRecord>&& spans) {
   ensure_started();
   size_t n = spans.size(), bytes = 0;
   for (const SpanRecord& s : spans) bytes += approx_bytes(s);
-  if (!traces_.push(std::move(spans), n, bytes)) return false;
-  if (traces_.units() >= cfg_.exporter.max_batch_spans) exporter_.wake();
-  return true;
+  size_t queued = 0;
+  bool ok = traces_.push(std::move(spans), n, bytes, &queued);
+  // Wake once, when a batch's worth is first reached (not on every later push).
+  const size_t batch = cfg_.exporter.max_batch_spans;
+  if (ok && queued >= batch && queued - n < batch) exporter_.wake();
+  return ok;
+}
+
+bool PipelineImpl::submit_local_trace(std::vector<SpanRecord>&& spans, SpanRecord&& root) {
+  if (shut_down_.load(std::memory_order_relaxed)) {
+    traces_.add_dropped(spans.size() + 1);
+    return false;
+  }
+  ensure_started();
+  constexpr size_t kKeepReasonBytes = 64;  // the attribute the pop hook adds
+  const size_t n = spans.size() + 1;
+  size_t bytes = approx_bytes(root) + kKeepReasonBytes;
+  for (const SpanRecord& s : spans) bytes += approx_bytes(s);
+  bool dropped = false;
+  const size_t queued = traces_.stage(
+      [&](Trace& stage) {
+        if (stage.capacity() == 0) stage.reserve(TraceQueue::kStageUnits);
+        for (SpanRecord& s : spans) stage.push_back(std::move(s));
+        stage.push_back(std::move(root));
+      },
+      n, bytes, &dropped);
+  // A stage that joined took the queue to `queued`: wake when that first
+  // reaches a batch's worth (a join adds at most kStageUnits + n - 1 units).
+  const size_t batch = cfg_.exporter.max_batch_spans;
+  if (!dropped && queued >= batch && queued < batch + TraceQueue::kStageUnits + n) {
+    exporter_.wake();
+  }
+  return !dropped;
 }
 
 bool PipelineImpl::submit_log(LogRecordData&& record) {

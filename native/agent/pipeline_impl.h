@@ -52,6 +52,9 @@ class PipelineImpl final : public Pipeline {
   void on_span_end(const SpanRecord& span) override;
   bool above_endpoint_p99(const SpanRecord& local_root) const override;
   bool submit_trace(std::vector<SpanRecord>&& spans) override;
+  // Staged per thread (TraceQueue::stage); the keep reason is written by the
+  // exporter thread as spans leave the queue.
+  bool submit_local_trace(std::vector<SpanRecord>&& spans, SpanRecord&& root) override;
   bool flush(std::chrono::milliseconds timeout) override;
 
   // Queues a log record; false (and counted) when the log queue is full.

@@ -2,6 +2,8 @@
 // delta export as OTLP exponential histograms and sums.
 #include "agent/red_metrics.h"
 
+#include <xxhash.h>
+
 #include <cstdio>
 #include <functional>
 #include <string_view>
@@ -14,34 +16,6 @@ namespace {
 
 using common::otlp::SpanKind;
 using common::otlp::StatusCode;
-
-const AttrValue* find_attr(const SpanRecord& s, std::string_view key) {
-  for (const Attribute& a : s.attributes) {
-    if (a.key == key) return &a.value;
-  }
-  return nullptr;
-}
-
-const std::string* find_str(const SpanRecord& s, std::string_view key) {
-  const AttrValue* v = find_attr(s, key);
-  return v ? std::get_if<std::string>(v) : nullptr;
-}
-
-int64_t find_int(const SpanRecord& s, std::string_view key) {
-  const AttrValue* v = find_attr(s, key);
-  if (v == nullptr) return -1;
-  if (const auto* i = std::get_if<int64_t>(v)) return *i;
-  if (const auto* str = std::get_if<std::string>(v)) {  // some libraries send "200"
-    int64_t n = 0;
-    for (char c : *str) {
-      if (c < '0' || c > '9') return -1;
-      n = n * 10 + (c - '0');
-      if (n > 999) return -1;
-    }
-    return str->empty() ? -1 : n;
-  }
-  return -1;
-}
 
 const char* kind_name(SpanKind k) {
   switch (k) {
@@ -73,132 +47,382 @@ const char* family_metric(RedFamily f) {
 
 constexpr std::string_view kOther = "__other__";
 
+bool is_fingerprint_hex(const std::string& s) {
+  if (s.size() != 16) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+void to_hex16(uint64_t v, char* out) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i) {
+    out[i] = kDigits[v & 0xF];
+    v >>= 4;
+  }
+}
+
+// Thread-local scratch the views of a DB key point into (valid until the
+// thread's next key_view_of).
+struct DbScratch {
+  char hex[16];
+  std::string summary;
+};
+DbScratch& db_scratch() {
+  thread_local DbScratch s;
+  return s;
+}
+
+uint64_t mix(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  return x;
+}
+
+// Hash of everything that identifies a key (not db_text/db_summary, which
+// the name already determines).
+uint64_t hash_view(const RedKeyView& v) {
+  uint64_t h = XXH3_64bits(v.name.data(), v.name.size());
+  if (!v.db_system.empty()) h ^= mix(XXH3_64bits(v.db_system.data(), v.db_system.size()));
+  return h ^ mix((static_cast<uint64_t>(v.family) << 16) | (static_cast<uint64_t>(v.kind) << 8) |
+                 v.status);
+}
+
 }  // namespace
 
-void RedMetrics::key_of(const SpanRecord& span, RedKey* key) {
-  const std::string* db_system = find_str(span, "db.system");
-  if (db_system == nullptr) db_system = find_str(span, "db.system.name");
-  const std::string* host = find_str(span, "server.address");
-  int64_t http_status = find_int(span, "http.response.status_code");
-  key->kind = span.kind;
-  key->db_system.clear();
-  key->db_summary.clear();
+void RedMetrics::key_view_of(const SpanRecord& span, RedKeyView* v) {
+  // One pass over the attributes (usually a handful): compare lengths first.
+  const std::string *db_system = nullptr, *db_system_name = nullptr, *host = nullptr,
+                    *route = nullptr, *text = nullptr, *statement = nullptr, *fp = nullptr,
+                    *op = nullptr;
+  const AttrValue* status_attr = nullptr;
+  for (const Attribute& a : span.attributes) {
+    const std::string& k = a.key;
+    const std::string* str = std::get_if<std::string>(&a.value);
+    switch (k.size()) {
+      case 9:
+        if (str && k == "db.system") db_system = str;
+        break;
+      case 10:
+        if (str && k == "http.route") route = str;
+        break;
+      case 12:
+        if (str && k == "db.statement") statement = str;
+        break;
+      case 13:
+        if (str && k == "db.query.text") text = str;
+        break;
+      case 14:
+        if (str && k == "server.address") host = str;
+        if (str && k == "db.system.name") db_system_name = str;
+        break;
+      case 17:
+        if (str && k == "db.operation.name") op = str;
+        break;
+      case 20:
+        if (str && k == "db.query.fingerprint") fp = str;
+        break;
+      case 25:
+        if (k == "http.response.status_code") status_attr = &a.value;
+        break;
+      default:
+        break;
+    }
+  }
+  if (db_system == nullptr) db_system = db_system_name;
+  if (text == nullptr) text = statement;
+  int64_t http_status = -1;
+  if (status_attr != nullptr) {
+    if (const auto* i = std::get_if<int64_t>(status_attr)) {
+      http_status = *i;
+    } else if (const auto* str = std::get_if<std::string>(status_attr)) {
+      int64_t n = 0;  // some libraries send "200"
+      for (char c : *str) {
+        if (c < '0' || c > '9' || (n = n * 10 + (c - '0')) > 999) {
+          n = -1;
+          break;
+        }
+      }
+      http_status = str->empty() ? -1 : n;
+    }
+  }
+  v->kind = span.kind;
+  v->db_system = {};
+  v->db_text = nullptr;
+  v->db_summary = {};
   if (db_system != nullptr) {
-    key->family = RedFamily::kDb;
-    key->db_system = *db_system;
-    const std::string* text = find_str(span, "db.query.text");
-    if (text == nullptr) text = find_str(span, "db.statement");
+    v->family = RedFamily::kDb;
+    v->db_system = *db_system;
+    DbScratch& scratch = db_scratch();
     if (text != nullptr && !text->empty()) {
-      uint64_t fp = sql_fingerprint(*text, key->db_system, &key->db_summary);
-      char hex[17];
-      std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(fp));
-      key->name.assign(hex, 16);
+      v->db_text = text;
+      if (fp != nullptr && is_fingerprint_hex(*fp)) {
+        v->name = *fp;  // the integration normalised the statement already
+      } else {
+        to_hex16(sql_fingerprint(*text, *db_system, &scratch.summary), scratch.hex);
+        v->name = std::string_view(scratch.hex, 16);
+      }
     } else {
-      const std::string* op = find_str(span, "db.operation.name");
-      key->db_summary = op ? *op : span.name;
-      char hex[17];
-      std::snprintf(hex, sizeof(hex), "%016llx",
-                    static_cast<unsigned long long>(std::hash<std::string>{}(key->db_summary)));
-      key->name.assign(hex, 16);
+      v->db_summary = op ? std::string_view(*op) : std::string_view(span.name);
+      to_hex16(std::hash<std::string_view>{}(v->db_summary), scratch.hex);
+      v->name = std::string_view(scratch.hex, 16);
     }
   } else if (span.kind == SpanKind::kServer) {
-    key->family = RedFamily::kServer;
-    const std::string* route = find_str(span, "http.route");
-    key->name = route ? *route : span.name;
+    v->family = RedFamily::kServer;
+    v->name = route ? std::string_view(*route) : std::string_view(span.name);
   } else if (span.kind == SpanKind::kClient && host != nullptr) {
-    key->family = RedFamily::kClient;
-    key->name = *host;
+    v->family = RedFamily::kClient;
+    v->name = *host;
   } else {
-    key->family = RedFamily::kSpan;
-    key->name = span.name;
+    v->family = RedFamily::kSpan;
+    v->name = span.name;
   }
   bool error = span.status_code == StatusCode::kError;
   if (http_status >= 100 && http_status <= 599) {
-    char cls[4] = {static_cast<char>('0' + http_status / 100), 'x', 'x', 0};
-    key->status_class = cls;
+    v->status = static_cast<uint8_t>(1 + http_status / 100);
     if (span.kind == SpanKind::kServer && http_status >= 500) error = true;
     if (span.kind == SpanKind::kClient && http_status >= 400) error = true;
   } else {
-    key->status_class = error ? "error" : "ok";
+    v->status = error ? 1 : 0;
   }
-  key->error = error;
+  v->error = error;
+  v->hash = hash_view(*v);
 }
 
-uint64_t RedMetrics::hash_key(const RedKey& k) {
-  std::hash<std::string_view> h;
-  uint64_t x = h(k.name);
-  x = x * 0x9E3779B97F4A7C15ull ^ h(k.status_class);
-  x = x * 0x9E3779B97F4A7C15ull ^ h(k.db_system);
-  x = x * 0x9E3779B97F4A7C15ull ^
-      (static_cast<uint64_t>(k.family) << 8 | static_cast<uint64_t>(k.kind));
-  return x ^ (x >> 29);
-}
-
-RedMetrics::Agg* RedMetrics::find(Shard& shard, uint64_t h, const RedKey& key, bool create) {
-  // Open addressing on the 64-bit hash: a colliding different key moves on to h+1.
-  for (;; ++h) {
-    auto it = shard.aggs.find(h);
-    if (it == shard.aggs.end()) break;
-    const RedKey& k = it->second->key;
-    if (k.family == key.family && k.kind == key.kind && k.name == key.name &&
-        k.status_class == key.status_class && k.db_system == key.db_system) {
-      return it->second.get();
+void RedMetrics::fill_key(const RedKeyView& v, RedKey* key) {
+  key->family = v.family;
+  key->kind = v.kind;
+  key->name.assign(v.name);
+  key->db_system.assign(v.db_system);
+  key->db_summary.clear();
+  if (v.family == RedFamily::kDb) {
+    if (v.db_text != nullptr) {
+      sql_fingerprint(*v.db_text, v.db_system, &key->db_summary);
+    } else {
+      key->db_summary.assign(v.db_summary);
     }
   }
-  if (!create) return nullptr;
+  if (v.status >= 2) {
+    char cls[4] = {static_cast<char>('0' + v.status - 1), 'x', 'x', 0};
+    key->status_class = cls;
+  } else {
+    key->status_class = v.status == 1 ? "error" : "ok";
+  }
+  key->error = v.error;
+}
+
+void RedMetrics::key_of(const SpanRecord& span, RedKey* key) {
+  RedKeyView v;
+  key_view_of(span, &v);
+  fill_key(v, key);
+}
+
+RedMetrics::RedMetrics(size_t max_keys_per_family)
+    : max_keys_(max_keys_per_family),
+      threads_([this](ThreadRed& t) { publish_all(t, /*evict_idle=*/false); }) {}
+
+// ---- the thread's table ------------------------------------------------------
+
+RedMetrics::LocalAgg* RedMetrics::ThreadRed::find(const RedKeyView& v) const {
+  if (table.empty()) return nullptr;
+  const size_t mask = table.size() - 1;
+  for (size_t i = v.hash & mask;; i = (i + 1) & mask) {
+    LocalAgg* e = table[i];
+    if (e == nullptr) return nullptr;
+    if (e->hash == v.hash && e->family == v.family && e->kind == v.kind && e->status == v.status &&
+        e->name == v.name && e->db_system == v.db_system) {
+      return e;
+    }
+  }
+}
+
+void RedMetrics::ThreadRed::insert(LocalAgg* e) {
+  const size_t mask = table.size() - 1;
+  size_t i = e->hash & mask;
+  while (table[i] != nullptr) i = (i + 1) & mask;
+  table[i] = e;
+}
+
+void RedMetrics::ThreadRed::rebuild() {
+  size_t size = 16;
+  while (size < entries.size() * 2 + 2) size *= 2;
+  table.assign(size, nullptr);
+  for (auto& e : entries) insert(e.get());
+}
+
+// ---- the shared aggregate ----------------------------------------------------
+
+bool RedMetrics::same_key(const Agg& a, const RedKeyView& v) {
+  return a.key.family == v.family && a.key.kind == v.kind && a.status == v.status &&
+         a.key.name == v.name && a.key.db_system == v.db_system;
+}
+
+RedMetrics::Agg* RedMetrics::find_locked(Shard& shard, const RedKeyView& v) {
+  // Open addressing on the 64-bit hash: a colliding different key moves on to h+1.
+  for (uint64_t h = v.hash;; ++h) {
+    auto it = shard.aggs.find(h);
+    if (it == shard.aggs.end()) return nullptr;
+    if (same_key(*it->second, v)) return it->second.get();
+  }
+}
+
+RedMetrics::Agg* RedMetrics::resolve(const RedKeyView& view, std::unique_lock<std::mutex>* lock,
+                                     Shard** shard_out, bool* overflow) {
+  RedKeyView v = view;
+  *overflow = false;
+  Shard* shard = &shards_[v.hash % kShards];
+  *lock = std::unique_lock<std::mutex>(shard->mu);
+  if (Agg* agg = find_locked(*shard, v)) {
+    *shard_out = shard;
+    return agg;
+  }
+  auto& n = keys_[static_cast<int>(v.family)];
+  if (n.load(std::memory_order_relaxed) >= max_keys_) {
+    lock->unlock();
+    *overflow = true;
+    v.name = kOther;
+    v.db_text = nullptr;
+    v.db_summary = kOther;
+    v.hash = hash_view(v);
+    shard = &shards_[v.hash % kShards];
+    *lock = std::unique_lock<std::mutex>(shard->mu);
+    if (Agg* agg = find_locked(*shard, v)) {
+      *shard_out = shard;
+      return agg;
+    }
+  } else {
+    n.fetch_add(1, std::memory_order_relaxed);
+  }
   common::ExpHistogram::Options window_opts;
   window_opts.max_buckets = 64;  // p99 oracle: coarse is fine, memory matters at 1000 keys
   auto agg = std::make_unique<Agg>(window_opts);
-  agg->key = key;
+  fill_key(v, &agg->key);
+  agg->status = v.status;
   Agg* raw = agg.get();
-  shard.aggs.emplace(h, std::move(agg));
+  uint64_t h = v.hash;
+  while (shard->aggs.count(h) != 0) ++h;
+  shard->aggs.emplace(h, std::move(agg));
+  *shard_out = shard;
   return raw;
 }
 
-void RedMetrics::on_span_end(const SpanRecord& span) {
-  thread_local RedKey key;  // reused: no allocation once its strings have grown
-  key_of(span, &key);
-  double seconds = span.end_unix_nano > span.start_unix_nano
-                       ? static_cast<double>(span.end_unix_nano - span.start_unix_nano) * 1e-9
-                       : 0.0;
-  uint64_t h = hash_key(key);
-  Shard* shard = &shards_[h % kShards];
-  std::unique_lock<std::mutex> lock(shard->mu);
-  Agg* agg = find(*shard, h, key, false);
-  if (agg == nullptr) {
-    auto& n = keys_[static_cast<int>(key.family)];
-    if (n.load(std::memory_order_relaxed) >= max_keys_) {
-      lock.unlock();
-      overflowed_.fetch_add(1, std::memory_order_relaxed);
-      key.name.assign(kOther);
-      if (key.family == RedFamily::kDb) key.db_summary.assign(kOther);
-      h = hash_key(key);
-      shard = &shards_[h % kShards];
-      lock = std::unique_lock<std::mutex>(shard->mu);
-    } else {
-      n.fetch_add(1, std::memory_order_relaxed);
-    }
-    agg = find(*shard, h, key, true);
-  }
+void RedMetrics::record_shared(Agg* agg, double seconds, bool error) {
   ++agg->count;
-  if (key.error) ++agg->errors;
+  if (error) ++agg->errors;
   agg->delta.record(seconds);
   agg->window.record(seconds);
-  ++agg->window_count;
-  if (agg->window_count >= kMinSamplesForP99 && agg->window_count % 32 == 4) {
+  uint64_t wc = agg->window_count.load(std::memory_order_relaxed) + 1;
+  agg->window_count.store(wc, std::memory_order_relaxed);
+  if (wc >= kMinSamplesForP99 && wc % 32 == 4) {
     agg->p99_s.store(agg->window.quantile(0.99).value_or(0), std::memory_order_relaxed);
   }
 }
 
+void RedMetrics::publish(LocalAgg* e) {
+  std::lock_guard<std::mutex> lock(e->shard->mu);
+  Agg* agg = e->agg;
+  agg->count += e->count;
+  agg->errors += e->errors;
+  agg->delta.merge(e->pending);
+  agg->window.merge(e->pending);
+  uint64_t wc = agg->window_count.load(std::memory_order_relaxed) + e->count;
+  agg->window_count.store(wc, std::memory_order_relaxed);
+  if (wc >= kMinSamplesForP99) {
+    agg->p99_s.store(agg->window.quantile(0.99).value_or(0), std::memory_order_relaxed);
+  }
+  e->count = 0;
+  e->errors = 0;
+  e->pending.clear();
+}
+
+void RedMetrics::publish_all(ThreadRed& t, bool evict_idle) {
+  bool evicted = false;
+  for (auto it = t.entries.begin(); it != t.entries.end();) {
+    LocalAgg* e = it->get();
+    if (e->count > 0) publish(e);
+    if (evict_idle && !e->used) {
+      it = t.entries.erase(it);  // idle for a whole interval: free its histogram
+      evicted = true;
+      continue;
+    }
+    e->used = false;
+    ++it;
+  }
+  if (evicted) t.rebuild();
+}
+
+// ---- the hot path ------------------------------------------------------------
+
+void RedMetrics::on_span_end(const SpanRecord& span) {
+  RedKeyView v;
+  key_view_of(span, &v);
+  const double seconds = span.end_unix_nano > span.start_unix_nano
+                             ? static_cast<double>(span.end_unix_nano - span.start_unix_nano) * 1e-9
+                             : 0.0;
+  auto* slot = threads_.local();
+  std::lock_guard<SpinLock> slot_lock(slot->mu);
+  ThreadRed& t = slot->state;
+  LocalAgg* e = t.find(v);
+  if (e == nullptr) {
+    std::unique_lock<std::mutex> lock;
+    Shard* shard = nullptr;
+    bool overflow = false;
+    Agg* agg = resolve(v, &lock, &shard, &overflow);
+    if (overflow) overflowed_.fetch_add(1, std::memory_order_relaxed);
+    if (t.entries.size() >= kMaxLocalKeys) {  // this thread holds enough keys
+      record_shared(agg, seconds, v.error);
+      return;
+    }
+    lock.unlock();
+    auto owned = std::make_unique<LocalAgg>();
+    e = owned.get();
+    e->hash = v.hash;
+    e->family = v.family;
+    e->kind = v.kind;
+    e->status = v.status;
+    e->overflow = overflow;
+    e->name.assign(v.name);
+    e->db_system.assign(v.db_system);
+    e->agg = agg;
+    e->shard = shard;
+    t.entries.push_back(std::move(owned));
+    if (t.table.size() < t.entries.size() * 2) {
+      t.rebuild();
+    } else {
+      t.insert(e);
+    }
+  } else if (e->overflow) {
+    overflowed_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ++e->count;
+  if (v.error) ++e->errors;
+  e->pending.record(seconds);
+  e->used = true;
+  if (e->count >= kPublishEvery) publish(e);
+}
+
 bool RedMetrics::above_p99(const SpanRecord& span) const {
-  thread_local RedKey key;
-  key_of(span, &key);
-  uint64_t h = hash_key(key);
-  auto* self = const_cast<RedMetrics*>(this);
-  Shard& shard = self->shards_[h % kShards];
-  std::lock_guard<std::mutex> lock(shard.mu);
-  Agg* agg = self->find(shard, h, key, false);
-  if (agg == nullptr || agg->window_count < kMinSamplesForP99) return false;
+  RedKeyView v;
+  key_view_of(span, &v);
+  const Agg* agg = nullptr;
+  {
+    auto* slot = threads_.local();
+    std::lock_guard<SpinLock> slot_lock(slot->mu);
+    if (const LocalAgg* e = slot->state.find(v)) agg = e->agg;
+  }
+  if (agg == nullptr) {
+    auto* self = const_cast<RedMetrics*>(this);
+    Shard& shard = self->shards_[v.hash % kShards];
+    std::lock_guard<std::mutex> lock(shard.mu);
+    agg = find_locked(shard, v);
+  }
+  // Aggregates live until reset_in_child (all locks held, one thread), so
+  // reading these atomics without the shard lock is safe.
+  if (agg == nullptr || agg->window_count.load(std::memory_order_relaxed) < kMinSamplesForP99) {
+    return false;
+  }
   double p99 = agg->p99_s.load(std::memory_order_relaxed);
   double seconds = static_cast<double>(span.end_unix_nano - span.start_unix_nano) * 1e-9;
   return p99 > 0 && seconds > p99;
@@ -211,6 +435,7 @@ void RedMetrics::collect(MetricsBuilder* out, uint64_t start_ns, uint64_t now_ns
     common::ExpHistogram hist;
   };
   std::vector<Out> ready;
+  threads_.for_each([this](ThreadRed& t) { publish_all(t, /*evict_idle=*/true); });
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mu);
     for (auto& [h, agg] : shard.aggs) {
@@ -259,12 +484,15 @@ void RedMetrics::collect(MetricsBuilder* out, uint64_t start_ns, uint64_t now_ns
   }
 }
 
+// Lock order: thread registry → thread slots → shards (as collect() takes them).
 void RedMetrics::lock_for_fork() {
+  threads_.lock_for_fork();
   for (Shard& s : shards_) s.mu.lock();
 }
 
 void RedMetrics::unlock_for_fork() {
   for (Shard& s : shards_) s.mu.unlock();
+  threads_.unlock_for_fork();
 }
 
 void RedMetrics::reset_in_child() {
@@ -275,6 +503,11 @@ void RedMetrics::reset_in_child() {
   for (auto& n : keys_) n.store(0);
   overflowed_.store(0);
   reported_overflow_ = 0;
+  // The parent publishes (and exports) what its threads accumulated.
+  threads_.reset_in_child([](ThreadRed& t) {
+    t.entries.clear();
+    t.table.clear();
+  });
 }
 
 }  // namespace pyrometer::agent

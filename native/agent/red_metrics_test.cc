@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace pyrometer::agent {
 namespace {
@@ -163,6 +166,162 @@ TEST(RedMetricsTest, ResetInChildStartsFromZero) {
   MetricsBuilder b(res, &req);
   red.collect(&b, 1, 2);
   EXPECT_EQ(b.point_count(), 0u);
+}
+
+struct Totals {
+  uint64_t spans = 0;
+  int64_t errors = 0;
+  size_t points = 0;
+};
+
+Totals collect_totals(RedMetrics& red) {
+  ExportResource res{"svc", {}, "id"};
+  otlp::MetricsRequest req;
+  MetricsBuilder b(res, &req);
+  red.collect(&b, 1, 2);
+  Totals t;
+  if (req.resource_metrics.empty()) return t;
+  for (const auto& m : req.resource_metrics[0].scope_metrics[0].metrics) {
+    for (const auto& p : m.exp_histogram_points) {
+      t.spans += p.count;
+      ++t.points;
+    }
+    if (m.name == "pyrometer.span.errors") {
+      for (const auto& p : m.number_points) t.errors += p.as_int;
+    }
+  }
+  return t;
+}
+
+SpanRecord numbered_span(int thread, int i) {
+  // Two keys per thread plus one shared by all; every 7th span an error.
+  std::string name =
+      i % 3 == 0 ? "shared" : "t" + std::to_string(thread) + "-" + std::to_string(i % 2);
+  return make_span(std::move(name), SpanKind::kInternal, {}, 1000 + i,
+                   i % 7 == 0 ? StatusCode::kError : StatusCode::kUnset);
+}
+
+int64_t expected_errors(int per_thread) {
+  int64_t n = 0;
+  for (int i = 0; i < per_thread; ++i) n += i % 7 == 0;
+  return n;
+}
+
+TEST(RedMetricsTest, MergedTotalsAcrossThreadsAreExact) {
+  RedMetrics red;
+  constexpr int kThreads = 6, kPerThread = 10007;  // not a multiple of kPublishEvery
+  std::vector<std::thread> threads;
+  std::atomic<int> ready{0};
+  std::atomic<bool> finish{false};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) red.on_span_end(numbered_span(t, i));
+      ready.fetch_add(1);
+      while (!finish.load()) std::this_thread::yield();  // alive: pending spans still local
+    });
+  }
+  while (ready.load() < kThreads) std::this_thread::yield();
+  EXPECT_EQ(red.thread_count(), static_cast<size_t>(kThreads));
+  Totals got = collect_totals(red);  // must take the living threads' unpublished spans
+  EXPECT_EQ(got.spans, uint64_t{kThreads} * kPerThread);
+  EXPECT_EQ(got.errors, kThreads * expected_errors(kPerThread));
+  EXPECT_EQ(got.points, 2u * (1u + 2u * kThreads));  // each name as "ok" and as "error"
+  finish.store(true);
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(collect_totals(red).spans, 0u);  // delta: nothing twice
+}
+
+TEST(RedMetricsTest, ThreadExitPublishesItsSpans) {
+  RedMetrics red;
+  constexpr int kThreads = 4, kPerThread = 1001;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) red.on_span_end(numbered_span(t, i));
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(red.thread_count(), 0u);  // each exiting thread merged and left
+  Totals got = collect_totals(red);
+  EXPECT_EQ(got.spans, uint64_t{kThreads} * kPerThread);
+  EXPECT_EQ(got.errors, kThreads * expected_errors(kPerThread));
+}
+
+TEST(RedMetricsTest, CollectRacingWithRecordingLosesAndDuplicatesNothing) {
+  RedMetrics red;
+  constexpr int kThreads = 4, kPerThread = 40000;
+  std::atomic<bool> done{false};
+  Totals sum;
+  std::thread collector([&] {
+    while (!done.load()) {
+      Totals t = collect_totals(red);
+      sum.spans += t.spans;
+      sum.errors += t.errors;
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) red.on_span_end(numbered_span(t, i));
+    });
+  }
+  for (auto& th : threads) th.join();
+  done.store(true);
+  collector.join();
+  Totals last = collect_totals(red);
+  EXPECT_EQ(sum.spans + last.spans, uint64_t{kThreads} * kPerThread);
+  EXPECT_EQ(sum.errors + last.errors, kThreads * expected_errors(kPerThread));
+}
+
+TEST(RedMetricsTest, MoreKeysThanAThreadKeepsLocallyStillCountExactly) {
+  RedMetrics red(/*max_keys_per_family=*/10000);
+  const int keys = static_cast<int>(RedMetrics::kMaxLocalKeys) + 50;
+  for (int round = 0; round < 3; ++round) {
+    for (int k = 0; k < keys; ++k) {
+      red.on_span_end(make_span("k" + std::to_string(k), SpanKind::kInternal, {}, 1000));
+    }
+  }
+  Totals got = collect_totals(red);
+  EXPECT_EQ(got.spans, 3u * keys);
+  EXPECT_EQ(got.points, static_cast<size_t>(keys));
+}
+
+TEST(RedMetricsTest, OwnersComeAndGoOnALivingThread) {
+  for (int i = 0; i < 3; ++i) {
+    RedMetrics red;
+    for (int j = 0; j < 100; ++j) red.on_span_end(make_span("x", SpanKind::kInternal, {}, 1000));
+    EXPECT_EQ(collect_totals(red).spans, 100u);
+  }  // each destroyed while this thread still has a slot in it
+}
+
+TEST(RedMetricsTest, CarriedFingerprintIsUsedAndMatchesTheComputedOne) {
+  RedKey computed, carried;
+  RedMetrics::key_of(make_span("SELECT t", SpanKind::kClient,
+                               {{"db.system", std::string("postgresql")},
+                                {"db.query.text", std::string("SELECT a FROM t WHERE id = 7")}},
+                               1),
+                     &computed);
+  RedMetrics::key_of(make_span("SELECT t", SpanKind::kClient,
+                               {{"db.system", std::string("postgresql")},
+                                {"db.query.text", std::string("SELECT a FROM t WHERE id = ?")},
+                                {"db.query.fingerprint", computed.name}},
+                               1),
+                     &carried);
+  EXPECT_EQ(carried.name, computed.name);
+  EXPECT_EQ(carried.db_summary, computed.db_summary);
+
+  RedKeyView v;  // a carried fingerprint is taken as is (no normalising per span)
+  SpanRecord s = make_span("q", SpanKind::kClient,
+                           {{"db.system", std::string("sqlite")},
+                            {"db.query.text", std::string("SELECT 1")},
+                            {"db.query.fingerprint", std::string("00000000000000ab")}},
+                           1);
+  RedMetrics::key_view_of(s, &v);
+  EXPECT_EQ(v.name, "00000000000000ab");
+  s.attributes[2].value = std::string("not-a-fingerprint");  // invalid: computed instead
+  RedMetrics::key_view_of(s, &v);
+  EXPECT_NE(v.name, "00000000000000ab");
+  EXPECT_EQ(v.name.size(), 16u);
 }
 
 }  // namespace

@@ -24,6 +24,13 @@ bool append_event(std::vector<EventRecord>& events, EventRecord&& event) {
   return true;
 }
 
+void apply_pending_keep_reason(SpanRecord& span) {
+  if (span.pending_keep_reason.empty()) return;
+  upsert_attribute(span.attributes, kKeepReasonKey,
+                   AttrValue(std::string(span.pending_keep_reason)));
+  span.pending_keep_reason = {};
+}
+
 bool has_insight(const SpanRecord& span) {
   for (const Attribute& a : span.attributes) {
     if (a.key == kInsightKey) return true;

@@ -28,6 +28,10 @@ bool upsert_attribute(std::vector<Attribute>& attrs, std::string_view key, AttrV
 // Appends an event; false when kMaxEventsPerSpan is reached (caller counts).
 bool append_event(std::vector<EventRecord>& events, EventRecord&& event);
 
+// Writes span.pending_keep_reason (if any) as the kKeepReasonKey attribute
+// and clears it. Cheap when there is none.
+void apply_pending_keep_reason(SpanRecord& span);
+
 // True when the span carries an attribute or an event named kInsightKey.
 bool has_insight(const SpanRecord& span);
 

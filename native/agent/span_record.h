@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -53,6 +54,10 @@ struct SpanRecord {
   common::otlp::StatusCode status_code = common::otlp::StatusCode::kUnset;
   std::string status_message;
   std::vector<StackFrame> exception_stack;  // of the last recorded exception, if any
+  // A kept local root's keep reason (a static string: "sampled", "error", ...)
+  // not yet written as the pyrometer.keep_reason attribute: the pipeline does
+  // that off the application's thread (span.h: apply_pending_keep_reason).
+  std::string_view pending_keep_reason;
 };
 
 }  // namespace pyrometer::agent

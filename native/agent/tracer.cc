@@ -46,6 +46,12 @@ class Output final : public Pipeline {
     Pipeline* p = current();
     return p == nullptr || p->submit_trace(std::move(spans));
   }
+  bool submit_local_trace(std::vector<SpanRecord>&& spans, SpanRecord&& root) override {
+    if (DebugCapture::instance().enabled())
+      return Pipeline::submit_local_trace(std::move(spans), std::move(root));
+    Pipeline* p = current();
+    return p == nullptr || p->submit_local_trace(std::move(spans), std::move(root));
+  }
   bool flush(std::chrono::milliseconds timeout) override {
     Pipeline* p = current();
     return p == nullptr || p->flush(timeout);
