@@ -44,7 +44,7 @@ bool retryable(int status) {
 
 }  // namespace
 
-Exporter::Exporter(ExporterConfig cfg, const ExportResource* resource, TraceQueue* traces,
+Exporter::Exporter(ExporterConfig cfg, const SharedResource* resource, TraceQueue* traces,
                    LogQueue* logs, std::vector<MetricsSource*> sources, Diagnostics* diag)
     : cfg_(std::move(cfg)),
       resource_(resource),
@@ -212,7 +212,8 @@ bool Exporter::export_traces(SteadyTime deadline) {
       std::string body;
       {
         otlp::TracesRequest req;
-        build_traces_request(*resource_, batch, &req);
+        std::shared_ptr<const ExportResource> res = resource_->get();  // views point into it
+        build_traces_request(*res, batch, &req);
         common::otlp::encode_traces(req, &body);
       }
       sent = send(Signal::kTraces, cfg_.traces_url, body, deadline);
@@ -238,7 +239,8 @@ bool Exporter::export_logs(SteadyTime deadline) {
       std::string body;
       {
         otlp::LogsRequest req;
-        build_logs_request(*resource_, batch, &req);
+        std::shared_ptr<const ExportResource> res = resource_->get();  // views point into it
+        build_logs_request(*res, batch, &req);
         common::otlp::encode_logs(req, &body);
       }
       sent = send(Signal::kLogs, cfg_.logs_url, body, deadline);
@@ -260,7 +262,8 @@ bool Exporter::export_metrics(SteadyTime deadline) {
   uint64_t start_ns = last_metrics_wall_ns_;
   last_metrics_wall_ns_ = now_ns;
   otlp::MetricsRequest req;
-  MetricsBuilder b(*resource_, &req);
+  std::shared_ptr<const ExportResource> res = resource_->get();  // views point into it
+  MetricsBuilder b(*res, &req);
   for (MetricsSource* s : sources_) s->collect(&b, start_ns, now_ns);
   add_self_metrics(&b, start_ns, now_ns);
   if (b.point_count() == 0) return true;

@@ -18,6 +18,7 @@
 #include "agent/http_client.h"
 #include "agent/log_records.h"
 #include "agent/otlp_batch.h"
+#include "agent/shared_resource.h"
 #include "agent/span_record.h"
 
 namespace pyrometer::agent {
@@ -73,7 +74,8 @@ struct ExporterStats {
 class Exporter {
  public:
   // The queues, resource, sources and diagnostics must outlive the exporter.
-  Exporter(ExporterConfig cfg, const ExportResource* resource, TraceQueue* traces, LogQueue* logs,
+  // Each request takes a snapshot of the resource (it may change after fork).
+  Exporter(ExporterConfig cfg, const SharedResource* resource, TraceQueue* traces, LogQueue* logs,
            std::vector<MetricsSource*> sources, Diagnostics* diag);
   ~Exporter();
   Exporter(const Exporter&) = delete;
@@ -113,7 +115,7 @@ class Exporter {
   bool backoff_sleep(std::chrono::milliseconds d, SteadyTime deadline);
 
   const ExporterConfig cfg_;
-  const ExportResource* resource_;
+  const SharedResource* resource_;
   TraceQueue* traces_;
   LogQueue* logs_;
   std::vector<MetricsSource*> sources_;

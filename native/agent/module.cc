@@ -9,6 +9,7 @@ namespace pyrometer::agent::py {
 void register_tracer(nb::module_& m);    // py_tracer.cc: spans, context, sampling
 void register_sql(nb::module_& m);       // py_sql.cc: SQL normaliser for DB integrations
 void register_pipeline(nb::module_& m);  // py_pipeline.cc: export pipeline, runtime probes
+void register_gauges(nb::module_& m);    // py_gauges.cc: last-value gauges, resource updates
 }  // namespace pyrometer::agent::py
 
 NB_MODULE(_native, m) {
@@ -17,4 +18,5 @@ NB_MODULE(_native, m) {
   pyrometer::agent::py::register_tracer(m);
   pyrometer::agent::py::register_sql(m);
   pyrometer::agent::py::register_pipeline(m);
+  pyrometer::agent::py::register_gauges(m);
 }

@@ -124,9 +124,20 @@ void build_resource(const ExportResource& res, otlp::Resource* out) {
   a.push_back({"telemetry.sdk.name", otlp::AnyValue::of_string("pyrometer")});
   a.push_back({"telemetry.sdk.language", otlp::AnyValue::of_string("python")});
   a.push_back({"telemetry.sdk.version", otlp::AnyValue::of_string(kScopeVersion)});
+  auto typed = [&](std::string_view k) {
+    for (const Attribute& t : res.typed_attributes) {
+      if (t.key == k) return true;
+    }
+    return false;
+  };
   for (const auto& [k, v] : res.attributes) {
     if (k == "service.name" || k == "service.instance.id") continue;  // ours win
+    if (typed(k)) continue;
     a.push_back({k, otlp::AnyValue::of_string(v)});
+  }
+  for (const Attribute& t : res.typed_attributes) {
+    if (t.key == "service.name" || t.key == "service.instance.id") continue;
+    a.push_back({t.key, to_any_value(t.value)});
   }
 }
 

@@ -22,6 +22,9 @@ struct ExportResource {
   std::string service_name;
   std::vector<std::pair<std::string, std::string>> attributes;
   std::string instance_id;
+  // Typed attributes set after start (a worker's process.pid, ...; see
+  // shared_resource.h); they win over `attributes` with the same key.
+  std::vector<Attribute> typed_attributes = {};
 };
 
 inline constexpr std::string_view kScopeName = "pyrometer";

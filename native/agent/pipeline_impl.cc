@@ -2,8 +2,10 @@
 // bounded queues, and owns the lifecycle of the exporter and GIL sampler threads.
 #include "agent/pipeline_impl.h"
 
+#include <algorithm>
 #include <cstdio>
 
+#include "common/clock.h"
 #include "common/random.h"
 
 namespace pyrometer::agent {
@@ -30,6 +32,14 @@ PipelineConfig with_instance_id(PipelineConfig cfg) {
 void finish_trace(Trace& trace) {
   for (SpanRecord& s : trace) apply_pending_keep_reason(s);
 }
+
+// Gauges are re-exported with their last value until not updated for three
+// metrics intervals, and never sooner than 30 s: a reading taken every 10 s
+// must not flicker at a 1 s interval.
+uint64_t gauge_stale_ns(const ExporterConfig& e) {
+  auto ms = std::max<int64_t>(3 * e.metrics_interval.count(), 30000);
+  return static_cast<uint64_t>(ms) * 1'000'000;
+}
 }  // namespace
 
 PipelineImpl::PipelineImpl(PipelineConfig cfg, GilReader gil_reader)
@@ -39,7 +49,9 @@ PipelineImpl::PipelineImpl(PipelineConfig cfg, GilReader gil_reader)
       red_(cfg_.max_keys_per_family),
       gil_(cfg_.gil_sampling ? gil_reader : nullptr, std::chrono::microseconds(500), cfg_.gil_duty),
       runtime_(&gil_),
-      exporter_(cfg_.exporter, &cfg_.resource, &traces_, &logs_, {&red_, &runtime_},
+      gauges_(cfg_.max_gauge_series, gauge_stale_ns(cfg_.exporter), &diagnostics()),
+      resource_(cfg_.resource),
+      exporter_(cfg_.exporter, &resource_, &traces_, &logs_, {&red_, &runtime_, &gauges_},
                 &diagnostics()) {}
 
 PipelineImpl::~PipelineImpl() { shutdown(std::chrono::milliseconds(0)); }
@@ -117,6 +129,14 @@ bool PipelineImpl::submit_log(LogRecordData&& record) {
   return true;
 }
 
+GaugeRecordResult PipelineImpl::record_gauge(std::string_view name, GaugeValue value,
+                                             std::vector<Attribute> attributes,
+                                             std::string_view unit) {
+  if (shut_down_.load(std::memory_order_relaxed)) return GaugeRecordResult::kInvalid;
+  ensure_started();
+  return gauges_.record(name, value, std::move(attributes), unit, common::wall_unix_nano());
+}
+
 bool PipelineImpl::flush(std::chrono::milliseconds timeout) {
   if (shut_down_.load(std::memory_order_acquire)) return false;
   ensure_started();
@@ -147,13 +167,14 @@ PipelineStats PipelineImpl::stats() const {
   s.errors = diagnostics().error_count();
   s.last_error = diagnostics().last_error();
   s.red_overflow = red_.overflowed();
+  s.dropped_gauges = gauges_.dropped();
   s.exporter_running = exporter_.running();
   return s;
 }
 
 // Lock order (everywhere): diagnostics → exporter → trace queue → log queue →
-// RED shards → runtime → GIL sampler. No other path holds two of these in
-// another order, so prepare cannot deadlock with a running thread.
+// RED shards → runtime → GIL sampler → gauges → resource. No other path holds
+// two of these in another order, so prepare cannot deadlock with a running thread.
 void PipelineImpl::lock_for_fork() {
   diagnostics().lock_for_fork();
   exporter_.lock_for_fork();
@@ -162,9 +183,13 @@ void PipelineImpl::lock_for_fork() {
   red_.lock_for_fork();
   runtime_.lock_for_fork();
   gil_.lock_for_fork();
+  gauges_.lock_for_fork();
+  resource_.lock_for_fork();
 }
 
 void PipelineImpl::unlock_for_fork() {
+  resource_.unlock_for_fork();
+  gauges_.unlock_for_fork();
   gil_.unlock_for_fork();
   runtime_.unlock_for_fork();
   red_.unlock_for_fork();
@@ -177,6 +202,9 @@ void PipelineImpl::unlock_for_fork() {
 void PipelineImpl::reset_in_child() {
   common::reseed_after_fork();  // before the new instance id is drawn
   cfg_.resource.instance_id = new_instance_id();
+  resource_.unlock_for_fork();
+  resource_.set_instance_id(cfg_.resource.instance_id);  // typed attributes stay (see runtime.py)
+  gauges_.reset_in_child();
   gil_.reset_in_child();
   runtime_.reset_in_child();
   red_.reset_in_child();

@@ -10,11 +10,13 @@
 #include "agent/diagnostics.h"
 #include "agent/export_queue.h"
 #include "agent/exporter.h"
+#include "agent/gauge_store.h"
 #include "agent/gil_sampler.h"
 #include "agent/log_records.h"
 #include "agent/pipeline.h"
 #include "agent/red_metrics.h"
 #include "agent/runtime_metrics.h"
+#include "agent/shared_resource.h"
 
 namespace pyrometer::agent {
 
@@ -26,6 +28,7 @@ struct PipelineConfig {
   size_t max_queue_logs = 2048;
   size_t max_log_bytes = 4 << 20;
   size_t max_keys_per_family = 1000;
+  size_t max_gauge_series = GaugeStore::kDefaultMaxSeries;
   bool gil_sampling = true;
   double gil_duty = 0.2;  // fraction of time the GIL sampler samples (see gil_sampler.h)
 };
@@ -37,6 +40,7 @@ struct PipelineStats {
   uint64_t requests = 0, failed_requests = 0, retries = 0, partial_rejected = 0;
   uint64_t errors = 0;
   uint64_t red_overflow = 0;
+  uint64_t dropped_gauges = 0;
   bool exporter_running = false;
   std::string last_error;
 };
@@ -59,6 +63,11 @@ class PipelineImpl final : public Pipeline {
 
   // Queues a log record; false (and counted) when the log queue is full.
   bool submit_log(LogRecordData&& record);
+  // Sets a gauge series' last value (gauge_store.h). A first use like any
+  // other: starts the threads, so a process that only samples gauges (a
+  // Celery prefork parent) still exports. Refused (kInvalid) after shutdown.
+  GaugeRecordResult record_gauge(std::string_view name, GaugeValue value,
+                                 std::vector<Attribute> attributes, std::string_view unit);
   // Flushes within `timeout`, then stops every thread. Later calls are no-ops;
   // later submissions are dropped and counted.
   void shutdown(std::chrono::milliseconds timeout);
@@ -68,7 +77,10 @@ class PipelineImpl final : public Pipeline {
   RuntimeMetrics& runtime() { return runtime_; }
   GilSampler& gil() { return gil_; }
   RedMetrics& red() { return red_; }
-  const ExportResource& resource() const { return cfg_.resource; }
+  GaugeStore& gauges() { return gauges_; }
+  // A copy of the resource as exported now; update it with update_resource().
+  ExportResource resource() const { return *resource_.get(); }
+  void update_resource(const std::vector<Attribute>& attributes) { resource_.update(attributes); }
 
   // Fork protocol, driven by fork_safety.cc (pthread_atfork).
   void lock_for_fork();
@@ -87,6 +99,8 @@ class PipelineImpl final : public Pipeline {
   RedMetrics red_;
   GilSampler gil_;
   RuntimeMetrics runtime_;
+  GaugeStore gauges_;
+  SharedResource resource_;
   Exporter exporter_;  // last: its thread uses the members above
   std::atomic<bool> started_{false};
   std::atomic<bool> shut_down_{false};

@@ -158,6 +158,29 @@ def record_python_gauges(
 ) -> None:
     """Interpreter gauges sampled by pyrometer.runtime; also refreshes the GIL holder map."""
 
+# ---- gauges and resource (py_gauges.cc) ------------------------------------------------------
+# Integrations go through pyrometer.runtime.record_gauge / update_resource.
+
+def record_gauge(
+    name: str,
+    value: float,
+    attributes: Mapping[str, str | int | float | bool] | None = None,
+    unit: str = "",
+) -> bool:
+    """Sets the last value of the series (name, attributes): exported as an OTLP Gauge point at
+    every metrics interval until not updated for 3 intervals (at least 30 s). An int value stays
+    an int point. Any thread; never blocks. False when the agent is off, or the reading was
+    dropped (series limit, empty/long name, non-finite value, >16 attributes) — counted in
+    gauge_stats() and reported once. TypeError for a non-number value or non-dict attributes."""
+
+def gauge_stats() -> dict[str, int]:
+    """series (live), dropped (readings refused since start or fork)."""
+
+def update_resource(attributes: Mapping[str, str | int | float | bool]) -> bool:
+    """Sets resource attributes on everything exported from now on, replacing earlier values of
+    the same keys; "service.instance.id" (str) replaces the instance id, "service.name" is
+    ignored. For a worker after fork. False when the agent is not started."""
+
 def take_messages() -> list[str]:
     """Native diagnostics not yet logged (each distinct problem once)."""
 

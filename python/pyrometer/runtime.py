@@ -13,6 +13,12 @@ callback, which already runs with the GIL — so no Python thread is started. Ev
 the loop's own thread: a loop found running in another thread cannot be instrumented from outside,
 so ``watch_loop(loop)`` is called by the asyncio integration for each loop it sees start.
 
+Gauges: ``record_gauge`` is the typed entry point for integrations that sample a level (Celery
+queue depth, asyncio task count): the native store keeps the last value per series and exports it
+at every metrics interval. ``update_resource`` changes the exported resource after fork (a
+gunicorn/uvicorn worker's pid and worker identity); a process that forks again refreshes
+``process.pid`` in the child.
+
 Exit: ``threading._register_atexit`` (runs in ``threading._shutdown``, which multiprocessing
 children also run before ``os._exit``) flushes; ``atexit`` flushes and stops the native threads
 before interpreter finalisation. Children leaving through a bare ``os._exit`` (celery prefork,
@@ -28,7 +34,7 @@ import sys
 import threading
 import time
 import weakref
-from typing import Any
+from typing import Any, Mapping, Union
 
 from pyrometer._logging import get_logger, report_once
 
@@ -41,6 +47,11 @@ _GAUGE_PERIOD_S = 1.0
 _DRAIN_PERIOD_S = 10.0
 _watched_loops: weakref.WeakSet[Any] = weakref.WeakSet()
 _exit_flush_s = 2.0
+_resource_updates: dict[str, Any] = {}  # what update_resource set, for the after-fork refresh
+
+AttributeValue = Union[str, int, float, bool]
+ASYNCIO_TASKS_METRIC = "pyrometer.asyncio.tasks"
+_TASK_COUNT_PERIOD_S = 1.0
 
 
 def _native() -> Any:
@@ -208,6 +219,54 @@ def stats() -> dict[str, Any]:
     return dict(native.pipeline_stats())
 
 
+def record_gauge(
+    name: str,
+    value: float,
+    attributes: Mapping[str, AttributeValue] | None = None,
+    unit: str = "",
+) -> bool:
+    """Sets the last value of the gauge series (``name``, ``attributes``).
+
+    Exported as an OTLP Gauge point (process resource, ``pyrometer`` scope) at every metrics
+    interval until it is not updated for three intervals (at least 30 s). Cheap (one native lock,
+    no I/O), callable from any thread, never raises. False when the agent is not running or the
+    reading was dropped: past the series limit (1000 live series), an empty or over-long name, a
+    non-finite value, more than 16 attributes — drops are counted (``_native.gauge_stats()``)
+    and reported once.
+    """
+    native = sys.modules.get("pyrometer._native")
+    if native is None or not _started:
+        return False
+    try:
+        return bool(native.record_gauge(name, value, attributes, unit))
+    except Exception as exc:
+        report_once("runtime.record_gauge", f"gauge {name!r} could not be recorded", exc)
+        return False
+
+
+def update_resource(attributes: Mapping[str, AttributeValue]) -> bool:
+    """Sets resource attributes on everything the process exports from now on (spans, metrics,
+    logs), replacing earlier values of the same keys. Meant for a worker right after fork:
+    ``process.pid``, ``process.parent_pid``, worker kind and index. A string
+    ``service.instance.id`` replaces the instance id; ``service.name`` is ignored. Never raises;
+    False when the agent is not running."""
+    native = sys.modules.get("pyrometer._native")
+    if native is None or not _started:
+        return False
+    try:
+        ok = bool(native.update_resource(dict(attributes)))
+    except Exception as exc:
+        report_once("runtime.update_resource", "resource attributes could not be updated", exc)
+        return False
+    _resource_updates.update(attributes)
+    return ok
+
+
+def resource_updates() -> dict[str, Any]:
+    """The attributes update_resource has set in this process (a copy)."""
+    return dict(_resource_updates)
+
+
 def _at_threading_shutdown() -> None:
     # Runs before atexit and in multiprocessing children (before their os._exit).
     native = sys.modules.get("pyrometer._native")
@@ -232,15 +291,19 @@ def _after_fork_in_child() -> None:
     _last_gauges = 0.0
     _last_drain = 0.0
     _watched_loops.clear()
+    if "process.pid" in _resource_updates:  # a worker forking again: the pid is the child's
+        update_resource({"process.pid": os.getpid(), "process.parent_pid": os.getppid()})
 
 
-# ---- asyncio event-loop lag ------------------------------------------------------------------
+# ---- asyncio event-loop lag and task count ---------------------------------------------------
 
 
 def watch_loop(loop: Any, interval: float = 0.25) -> None:
     """Measures how late `loop` runs a heartbeat scheduled every `interval` seconds.
 
-    Each lateness goes to the ``pyrometer.asyncio.loop_lag`` histogram. Safe from any thread
+    Each lateness goes to the ``pyrometer.asyncio.loop_lag`` histogram. About once a second the
+    same heartbeat also records the loop's unfinished tasks as the ``pyrometer.asyncio.tasks``
+    gauge, one series per loop thread (``thread.id``, ``thread.name``). Safe from any thread
     (scheduling goes through call_soon_threadsafe), idempotent per loop, and it stops by itself
     when the loop closes.
     """
@@ -257,13 +320,15 @@ def watch_loop(loop: Any, interval: float = 0.25) -> None:
 
 
 class _Heartbeat:
-    __slots__ = ("_loop", "_interval", "_native", "_due")
+    __slots__ = ("_loop", "_interval", "_native", "_due", "_next_count", "_thread")
 
     def __init__(self, loop: Any, interval: float, native: Any) -> None:
         self._loop = loop
         self._interval = interval
         self._native = native
         self._due = 0.0
+        self._next_count = 0.0
+        self._thread: dict[str, Any] | None = None
 
     def schedule(self) -> None:
         self._due = self._loop.time() + self._interval
@@ -271,8 +336,22 @@ class _Heartbeat:
 
     def _beat(self) -> None:
         try:
-            self._native.record_loop_lag(max(0.0, self._loop.time() - self._due))
+            now = self._loop.time()
+            self._native.record_loop_lag(max(0.0, now - self._due))
+            if now >= self._next_count:
+                self._next_count = now + _TASK_COUNT_PERIOD_S
+                self._count_tasks()
             if not self._loop.is_closed():
                 self.schedule()
         except Exception as exc:
             report_once("runtime.loop_lag", "event-loop heartbeat failed and stopped", exc)
+
+    def _count_tasks(self) -> None:
+        # Runs in the loop's thread. all_tasks() copies a WeakSet: O(tasks), once a second.
+        import asyncio
+
+        if self._thread is None:  # the heartbeat always runs in the loop's own thread
+            current = threading.current_thread()
+            self._thread = {"thread.id": threading.get_native_id(), "thread.name": current.name}
+        tasks = len(asyncio.all_tasks(self._loop))
+        self._native.record_gauge(ASYNCIO_TASKS_METRIC, tasks, self._thread, "{task}")

@@ -70,7 +70,9 @@ def test_one_trace_across_four_processes(system: str, otlp_receiver: OtlpReceive
     services = {s.span_id: res["service.name"] for res, s in spans(otlp_receiver)}
     assert [services[s.span_id] for s in (gateway, call, orders, send, process)] == [
         "gateway", "gateway", "orders", "orders", "worker"]  # fmt: skip
-    assert gateway.attributes["process.pid"] == r.json()["pid"]  # uvicorn worker metadata
+    resources = {s.span_id: res for res, s in spans(otlp_receiver)}
+    assert resources[gateway.span_id]["process.pid"] == r.json()["pid"]  # uvicorn worker data
+    assert resources[gateway.span_id]["pyrometer.worker.kind"] == "uvicorn"
     assert call.attributes["url.full"].endswith("/orders/41/")
     assert process.attributes["celery.state"] == "SUCCESS"
 

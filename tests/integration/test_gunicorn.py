@@ -50,11 +50,14 @@ def test_sync_worker_request_tree(otlp_receiver: OtlpReceiver) -> None:
     assert server.parent_id == REMOTE_PARENT
     a = server.attributes
     assert a["http.route"] == "/users/<int:user_id>" and a["http.response.status_code"] == 200
-    assert a["gunicorn.worker.class"] == "SyncWorker"
-    assert a["process.pid"] == r.json()["pid"]
+    assert "process.pid" not in a and "gunicorn.worker.class" not in a  # worker data: resource
     resource = next(res for res, s in spans(otlp_receiver) if s.span_id == server.span_id)
     assert resource["service.name"] == "shop"
-    assert a["process.parent_pid"] == app.proc.pid  # `pyrometer run` execs into the master
+    assert resource["gunicorn.worker.class"] == "SyncWorker"
+    assert resource["pyrometer.worker.kind"] == "gunicorn"
+    assert resource["pyrometer.worker.index"] == 1
+    assert resource["process.pid"] == r.json()["pid"]
+    assert resource["process.parent_pid"] == app.proc.pid  # `pyrometer run` execs into the master
     _warning_linked(otlp_receiver, got)
     crash = next(s for s in got if s.name == "GET /crash")
     assert crash.status == "error" and crash.attributes["error.type"] == "ZeroDivisionError"
@@ -62,19 +65,48 @@ def test_sync_worker_request_tree(otlp_receiver: OtlpReceiver) -> None:
     assert frames[-1]["function"] == "crash" and frames[-1]["locals"]["basket"] == "{'items': 0}"
 
 
+def _worker_identity(res: dict[str, Any]) -> tuple[Any, ...]:
+    keys = ("service.instance.id", "process.pid", "process.parent_pid", "pyrometer.worker.kind",
+            "pyrometer.worker.index", "gunicorn.worker.class")  # fmt: skip
+    return tuple(res.get(k) for k in keys)
+
+
 def test_preload_two_workers(otlp_receiver: OtlpReceiver) -> None:
     port = free_port()
     app = AppProcess(pyrometer_run(*gunicorn(port, "--preload", "-w", "2")), port,
                      env=run_env(otlp_receiver, "shop"))  # fmt: skip
     try:
-        pids = {requests.get(app.base + "/users/3").json()["pid"] for _ in range(12)}
-        got = wait_spans(otlp_receiver, lambda ss: sum(s.kind == "server" for s in ss) >= 12)
+        pids: set[int] = set()
+        sent = 0
+        while len(pids) < 2 and sent < 200:  # until both workers answered (the kernel picks)
+            pids.add(requests.get(app.base + "/users/3").json()["pid"])
+            sent += 1
+
+        def per_worker_metrics() -> dict[int, dict[str, Any]]:
+            return {res.get("process.pid"): res for res, _, _ in
+                    otlp_receiver.metric_points("process.memory.usage")
+                    if res.get("process.pid") in pids}  # fmt: skip
+
+        assert otlp_receiver.wait_for(lambda: len(per_worker_metrics()) == 2, timeout=30)
+        wait_spans(otlp_receiver, lambda ss: sum(s.kind == "server" for s in ss) >= sent)
     finally:
         app.stop()
-    servers = [s for s in got if s.kind == "server"]
-    assert len(servers) == 12
-    assert {s.attributes["process.pid"] for s in servers} == pids
-    assert all(s.name == "GET /users/<int:user_id>" for s in servers)
+    assert len(pids) == 2
+    servers = [(res, s) for res, s in spans(otlp_receiver) if s.kind == "server"]
+    assert all(s.name == "GET /users/<int:user_id>" for _, s in servers)
+    assert all("process.pid" not in s.attributes for _, s in servers)
+    # Spans: each worker's own resource (instance id, pid, index differ; arbiter the same).
+    span_identities = {_worker_identity(res) for res, _ in servers}
+    assert len(servers) == sent
+    assert {i[1] for i in span_identities} == pids
+    assert len(span_identities) == 2
+    a, b = sorted(span_identities, key=lambda i: i[1])
+    assert a[0] != b[0] and a[1] != b[1]  # service.instance.id, process.pid
+    assert a[2] == b[2] == app.proc.pid  # same arbiter
+    assert {a[4], b[4]} == {1, 2} and a[3] == b[3] == "gunicorn"
+    # Metrics carry the same per-worker resource as that worker's spans.
+    metric_identities = {_worker_identity(res) for res in per_worker_metrics().values()}
+    assert metric_identities == span_identities
 
 
 def _observe(argv: list[str], port: int, env: dict[str, str]) -> tuple[list[Any], int]:
@@ -141,7 +173,10 @@ def test_plain_wsgi_app_and_gthread(otlp_receiver: OtlpReceiver) -> None:
     assert made.name == "POST" and made.status == "unset"  # no framework, so no route
     assert made.attributes["http.response.status_code"] == 201
     assert made.attributes["user_agent.original"] == "t/3"
-    assert made.attributes["gunicorn.worker.class"] == "ThreadWorker"
+    resource = next(
+        res for res, s in spans(otlp_receiver) if s.attributes.get("url.path") == "/things"
+    )
+    assert resource["gunicorn.worker.class"] == "ThreadWorker"
     boom = next(s for s in got if s.attributes["url.path"] == "/boom")
     assert boom.status == "error" and boom.attributes["error.type"] == "RuntimeError"
     assert boom.attributes["http.response.status_code"] == 500

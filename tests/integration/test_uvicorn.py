@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from exported import OtlpReceiver, pyrometer_run, run_env, wait_spans
+from exported import OtlpReceiver, pyrometer_run, run_env, spans, wait_spans
 from services import AppProcess, free_port, venv_bin
 
 APPS = str(Path(__file__).parent / "apps")
@@ -23,22 +23,48 @@ def test_two_workers(otlp_receiver: OtlpReceiver) -> None:
     app = AppProcess(pyrometer_run(*uvicorn(port, "--workers", "2")), port,
                      env=run_env(otlp_receiver, "api"))  # fmt: skip
     try:
-        pids = {requests.get(app.base + f"/items/{i}").json()["pid"] for i in range(1, 13)}
+        pids: set[int] = set()
+        sent = 0
+        while (len(pids) < 2 or sent < 12) and sent < 200:  # both workers answer, in any order
+            sent += 1
+            pids.add(requests.get(app.base + f"/items/{sent}").json()["pid"])
         assert requests.get(app.base + "/crash").status_code == 500
         assert requests.get(app.base + "/items/0").status_code == 404
-        got = wait_spans(otlp_receiver, lambda ss: len([s for s in ss if s.kind == "server"]) >= 14)
+
+        def per_worker_metrics() -> dict[int, dict[str, Any]]:
+            return {res.get("process.pid"): res for res, _, _ in
+                    otlp_receiver.metric_points("process.memory.usage")
+                    if res.get("process.pid") in pids}  # fmt: skip
+
+        assert otlp_receiver.wait_for(lambda: len(per_worker_metrics()) == 2, timeout=30)
+        got = wait_spans(otlp_receiver, lambda ss: sum(s.kind == "server" for s in ss) >= sent + 2)
     finally:
         app.stop()
-    items = [s for s in got if s.name == "GET /items/{item_id}"]
-    assert len(items) == 13
-    assert {s.attributes["process.pid"] for s in items if s.attributes["url.path"] != "/items/0"} \
-        == pids  # fmt: skip
-    assert all(s.attributes["uvicorn.workers"] == 2 for s in items)
-    missing = next(s for s in items if s.attributes["url.path"] == "/items/0")
+    assert len(pids) == 2
+    items = [(res, s) for res, s in spans(otlp_receiver) if s.name == "GET /items/{item_id}"]
+    assert len(items) == sent + 1
+    assert all("process.pid" not in s.attributes for _, s in items)  # worker data: resource
+    found = [(res, s) for res, s in items if s.attributes["url.path"] != "/items/0"]
+    assert {res["process.pid"] for res, _ in found} == pids
+    identities = {_worker_identity(res) for res, _ in items}
+    assert len(identities) == 2
+    a, b = sorted(identities, key=lambda i: i[1])
+    assert a[0] != b[0] and a[1] != b[1]  # service.instance.id, process.pid
+    assert a[2] == b[2]  # the same supervisor
+    assert a[3] == b[3] == "uvicorn" and {a[4], b[4]} == {1, 2} and a[5] == b[5] == 2
+    metric_identities = {_worker_identity(res) for res in per_worker_metrics().values()}
+    assert metric_identities == identities
+    missing = next(s for _, s in items if s.attributes["url.path"] == "/items/0")
     assert missing.status == "unset" and missing.attributes["http.response.status_code"] == 404
     crash = next(s for s in got if s.name == "GET /crash")
     assert crash.status == "error" and crash.attributes["error.type"] == "ZeroDivisionError"
     assert [f for f in crash.frames() if f["in_app"]][-1]["locals"]["stock"] == "{'apples': 0}"
+
+
+def _worker_identity(res: dict[str, Any]) -> tuple[Any, ...]:
+    keys = ("service.instance.id", "process.pid", "process.parent_pid", "pyrometer.worker.kind",
+            "pyrometer.worker.index", "uvicorn.workers")  # fmt: skip
+    return tuple(res.get(k) for k in keys)
 
 
 def _observe(argv: list[str], port: int, env: dict[str, str]) -> list[Any]:

@@ -29,11 +29,6 @@ _suppress_db: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
-# Set by the server integrations (gunicorn, uvicorn) in each worker process and added to every
-# SERVER span: the pipeline's resource is built once, before gunicorn forks its workers.
-worker_attributes: dict[str, Any] = {}
-
-
 def suppressed_db() -> bool:
     return _suppress_db.get()
 

@@ -67,8 +67,6 @@ def _start(scope: Scope) -> _common.Span:
     }
     if original is not None:
         attrs["http.request.method_original"] = original
-    if _common.worker_attributes:
-        attrs.update(_common.worker_attributes)
     verb = "WEBSOCKET" if websocket else ("HTTP" if method == "_OTHER" else method)
     span = _common.start(verb, _common.SERVER, attrs, headers)
     span.method = verb

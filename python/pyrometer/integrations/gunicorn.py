@@ -1,10 +1,11 @@
 """gunicorn: sync and gthread workers run their WSGI app under the generic WSGI middleware (so a
-plain WSGI app is traced too; Flask and Django then only name the route), and worker metadata
-(pid, parent pid, worker class, age) goes on every SERVER span of the worker. Both are set in
-the worker right after the fork (``init_process`` / ``load_wsgi``).
-
-They are span attributes, not resource attributes: the pipeline builds its resource once, in
-the master (before the fork), and has no entry point to change it per worker.
+plain WSGI app is traced too; Flask and Django then only name the route), and each worker
+describes itself on the exported resource (``runtime.update_resource``) right after the fork
+(``init_process``): ``process.pid``, ``process.parent_pid`` (the arbiter),
+``pyrometer.worker.kind`` = ``gunicorn``, ``pyrometer.worker.index`` (the arbiter's spawn counter,
+``Worker.age``: 1..N for the first workers, higher for replacements) and
+``gunicorn.worker.class``. Every span, metric and log of the worker then carries them; its
+``service.instance.id`` is already its own (a new one is drawn in every forked child).
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ def _init_process(original: Callable[..., Any]) -> Callable[..., Any]:
     @_wrap.wraps(original)
     def init_process(self: Any) -> Any:
         try:
-            _common.worker_attributes.update({
+            from pyrometer import runtime
+
+            runtime.update_resource({
                 "process.pid": os.getpid(),
                 "process.parent_pid": int(self.ppid),
+                "pyrometer.worker.kind": "gunicorn",
+                "pyrometer.worker.index": int(self.age),
                 "gunicorn.worker.class": type(self).__name__,
-                "gunicorn.worker.age": int(self.age),
             })  # fmt: skip
         except Exception as err:
             _common.fault(_NAME, "init_process", err)

@@ -75,8 +75,6 @@ def _attributes(environ: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "user_agent.original": environ.get("HTTP_USER_AGENT"),
         "network.protocol.version": protocol.partition("/")[2] or None,
     }
-    if _common.worker_attributes:
-        attrs.update(_common.worker_attributes)
     return method, attrs
 
 
