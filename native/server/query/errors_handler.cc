@@ -26,6 +26,23 @@ struct Group {
   std::vector<Pending> pending;  // endpoint resolved after the scan
 };
 
+// Entry spans (in `f`) of the traces the groups' pending rows name.
+common::Status observe_entries(store::Store* store, const store::SpanFilter& f,
+                               const std::map<std::string, Group>& groups, EntryIndex* entries) {
+  store::TraceIdSet ids;
+  for (const auto& [k, g] : groups) {
+    for (const auto& p : g.pending) ids.insert(p.trace_id);
+  }
+  if (ids.empty()) return common::Status::ok_status();
+  store::SpanFilter entry = f;
+  entry.any_of = store::kSpanClassEntry;
+  entry.trace_ids = &ids;
+  return store->scan_spans(entry, [&](const store::SpanRow& s) {
+    if (ids.find(s.trace_id) != ids.end()) entries->observe(s);
+    return true;
+  });
+}
+
 void handle_errors(store::Store* store, const http::Request& rq, http::Response* res) {
   ListParams lp;
   if (!parse_list_params(rq, 100, 1000, &lp, res)) return;
@@ -36,8 +53,11 @@ void handle_errors(store::Store* store, const http::Request& rq, http::Response*
   f.start_unix_nano = lp.range.start_unix_nano;
   f.end_unix_nano = lp.range.end_unix_nano;
   f.service = lp.service;
-  common::Status st = store->scan_spans(f, [&](const store::SpanRow& s) {
-    entries.observe(s);
+  // Exceptions are span events: read only spans with events, then the entry
+  // spans of just the traces they belong to (for their endpoints).
+  store::SpanFilter with_events = f;
+  with_events.any_of = store::kSpanClassEvents;
+  common::Status st = store->scan_spans(with_events, [&](const store::SpanRow& s) {
     for (const auto& e : s.events) {
       if (e.name != "exception") continue;
       ExceptionInfo info = exception_info(e.attributes);
@@ -59,6 +79,8 @@ void handle_errors(store::Store* store, const http::Request& rq, http::Response*
     }
     return true;
   });
+  if (!st.ok()) return json_error(500, "scanning spans: " + st.to_string(), res);
+  st = observe_entries(store, f, groups, &entries);
   if (!st.ok()) return json_error(500, "scanning spans: " + st.to_string(), res);
   std::vector<Group*> rows;
   for (auto& [k, g] : groups) {

@@ -145,15 +145,41 @@ void handle_search(store::Store* store, const http::Request& rq, http::Response*
   store::SpanFilter f;
   f.start_unix_nano = lp.range.start_unix_nano;
   f.end_unix_nano = lp.range.end_unix_nano;
-  common::Status st = store->scan_spans(f, [&](const store::SpanRow& s) {
-    TraceAgg& t = traces[s.trace_id];
-    if (t.trace_id.empty()) {
-      t.trace_id = s.trace_id;
-      t.attr_match.assign(q.attrs.size(), false);
+  // A trace can only match with an error span (status=error) or a span of the
+  // asked service in the range: find those traces first through the store's
+  // page summaries, then aggregate only their spans. `total` stays exact, so
+  // the scan cannot stop at `limit`.
+  store::TraceIdSet candidates;
+  const bool narrowed = q.status == "error" || !q.service.empty();
+  common::Status st;
+  if (narrowed) {
+    store::SpanFilter pre = f;
+    if (q.status == "error") {
+      pre.any_of = store::kSpanClassError;
+    } else {
+      pre.service = q.service;
     }
-    observe(q, s, &t);
-    return true;
-  });
+    st = store->scan_spans(pre, [&](const store::SpanRow& s) {
+      if (q.status == "error" ? s.status_code == 2 : s.service == q.service) {
+        candidates.insert(s.trace_id);
+      }
+      return true;
+    });
+    if (!st.ok()) return json_error(500, "scanning spans: " + st.to_string(), res);
+    f.trace_ids = &candidates;
+  }
+  if (!narrowed || !candidates.empty()) {
+    st = store->scan_spans(f, [&](const store::SpanRow& s) {
+      if (narrowed && candidates.find(s.trace_id) == candidates.end()) return true;
+      TraceAgg& t = traces[s.trace_id];
+      if (t.trace_id.empty()) {
+        t.trace_id = s.trace_id;
+        t.attr_match.assign(q.attrs.size(), false);
+      }
+      observe(q, s, &t);
+      return true;
+    });
+  }
   if (!st.ok()) return json_error(500, "scanning spans: " + st.to_string(), res);
   std::vector<const TraceAgg*> hits;
   for (const auto& [id, t] : traces) {

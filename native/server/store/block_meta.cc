@@ -22,8 +22,8 @@ const BlockFile* BlockMeta::file(std::string_view name) const {
 void BlockMeta::serialize(std::string* out) const {
   size_t start = out->size();
   put_fixed32(out, kBlockMetaMagic);
-  out->push_back(static_cast<char>(kBlockMetaVersion & 0xff));
-  out->push_back(static_cast<char>(kBlockMetaVersion >> 8));
+  out->push_back(static_cast<char>(version & 0xff));
+  out->push_back(static_cast<char>(version >> 8));
   out->append(2, '\0');
   for (uint64_t v : {id, min_time, max_time, wal_seq_end, span_rows, log_rows, metric_rows,
                      trace_count, rollup_rows, profile_rows}) {
@@ -52,9 +52,8 @@ Status BlockMeta::parse(std::string_view in) {
   if (crc32c(in.substr(0, in.size() - 4)) != get_fixed32(in.data() + in.size() - 4)) {
     return Status::corruption("block meta: checksum mismatch");
   }
-  if ((static_cast<uint8_t>(in[4]) | (static_cast<uint8_t>(in[5]) << 8)) != kBlockMetaVersion) {
-    return Status::corruption("block meta: unknown version");
-  }
+  version = static_cast<uint16_t>(static_cast<uint8_t>(in[4]) | (static_cast<uint8_t>(in[5]) << 8));
+  if (version != 1 && version != 2) return Status::corruption("block meta: unknown version");
   ByteReader r(in.substr(8, in.size() - 12));
   for (uint64_t* v : {&id, &min_time, &max_time, &wal_seq_end, &span_rows, &log_rows, &metric_rows,
                       &trace_count, &rollup_rows, &profile_rows}) {

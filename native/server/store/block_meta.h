@@ -15,7 +15,9 @@ namespace pyrometer::server::store {
 using common::Status;
 
 inline constexpr uint32_t kBlockMetaMagic = 0x4B4C4250;  // bytes 'P','B','L','K'
-inline constexpr uint16_t kBlockMetaVersion = 1;
+// Version 2: span rows in time segments, spans.classes, spans.page_index and
+// a version-2 trace index. Version 1 blocks are still read (whole-block scans).
+inline constexpr uint16_t kBlockMetaVersion = 2;
 inline constexpr size_t kMetaMaxNames = 4096;  // more span names: names_complete = false
 
 struct BlockFile {
@@ -25,6 +27,7 @@ struct BlockFile {
 };
 
 struct BlockMeta {
+  uint16_t version = kBlockMetaVersion;  // format of the block (1 or 2)
   uint64_t id = 0;
   uint64_t min_time = 0,
            max_time = 0;     // over span starts, log and metric times, rollup/profile minutes

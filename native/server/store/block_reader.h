@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 
 #include "common/status.h"
 #include "server/store/block_meta.h"
+#include "server/store/block_page_index.h"
 #include "server/store/profile_merge.h"
 #include "server/store/rollup.h"
 #include "server/store/store.h"
@@ -37,10 +39,23 @@ class Block {
   bool has_service(std::string_view s) const;
   bool may_have_span_name(std::string_view name) const;
   bool may_contain_trace(std::string_view trace_id) const { return index_.may_contain(trace_id); }
-  size_t memory_bytes() const { return index_.memory_bytes() + sizeof(*this); }
+  size_t memory_bytes() const {
+    return index_.memory_bytes() + page_index_.memory_bytes() + sizeof(*this);
+  }
+  // Version 2 blocks: per-page time fences and summaries (empty for version 1).
+  const SpanPageIndex& page_index() const { return page_index_; }
 
-  // Spans of one trace: bloom → page fences → decode those pages only.
+  // Spans of one trace: bloom → segment blooms → page fences → decode those pages only.
   Status find_trace(std::string_view trace_id, std::vector<SpanRow>* out) const;
+  // Visits the block's spans matching `f` (block order). Version 2 blocks
+  // read only pages whose time fences and summaries can match, decode the
+  // filter columns first and the rest only for pages with a match, and
+  // fetch only the dictionary pages the visited rows reference; version 1
+  // blocks are decoded whole. Sets *stopped when `visit` returned false.
+  // Corruption (page or dictionary CRC) stops the scan of this block; rows
+  // already visited stay visited.
+  Status scan_spans(const SpanFilter& f, const std::function<bool(const SpanRow&)>& visit,
+                    bool* stopped) const;
   // Reads a whole table (every file's CRC checked against meta).
   Status read_table(BlockTable which, Table* out) const;
   Status read_rollups(RollupSet* out) const;
@@ -52,10 +67,13 @@ class Block {
   Status read_dict(const std::string& table, std::shared_ptr<Dictionary>* out) const;
   Status read_checked(const std::string& name, std::string* data) const;
   Status read_pages(const TableSchema& schema, size_t first, size_t last, Table* out) const;
+  Status scan_spans_whole(const SpanFilter& f, const std::function<bool(const SpanRow&)>& visit,
+                          bool* stopped) const;
 
   std::string dir_;
   BlockMeta meta_;
   TraceIndex index_;
+  SpanPageIndex page_index_;
 };
 
 }  // namespace pyrometer::server::store

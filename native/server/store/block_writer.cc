@@ -1,6 +1,7 @@
 // Block writer implementation: sort, re-dictionary, encode columns, fsync,
-// rename. Sorting spans by trace id makes the trace-id column a run-length
-// list (one 16-byte id per trace) and keeps a trace's spans in one page.
+// rename. Spans are sorted by start into segments and by trace id inside
+// each: the trace-id column stays a run-length list (one 16-byte id per
+// trace), a trace's spans stay in one page, and time windows skip segments.
 #include "server/store/block_writer.h"
 
 #include <dirent.h>
@@ -16,6 +17,7 @@
 #include <numeric>
 #include <set>
 
+#include "server/store/block_page_index.h"
 #include "server/store/column_codec.h"
 #include "server/store/column_file.h"
 #include "server/store/crc32c.h"
@@ -36,11 +38,7 @@ Status write_synced(FileOps* ops, const std::string& path, std::string_view data
   return s;
 }
 
-template <typename Less>
-Status sorted_copy(const Table& src, Less less, Table* out) {
-  std::vector<uint32_t> perm(src.rows());
-  std::iota(perm.begin(), perm.end(), 0);
-  std::stable_sort(perm.begin(), perm.end(), less);
+Status copy_rows(const Table& src, const std::vector<uint32_t>& perm, Table* out) {
   for (uint32_t r : perm) {
     Status s = out->append_from(src, r);
     if (!s.ok()) return s;
@@ -48,7 +46,45 @@ Status sorted_copy(const Table& src, Less less, Table* out) {
   return Status::ok_status();
 }
 
+template <typename Less>
+Status sorted_copy(const Table& src, Less less, Table* out) {
+  std::vector<uint32_t> perm(src.rows());
+  std::iota(perm.begin(), perm.end(), 0);
+  std::stable_sort(perm.begin(), perm.end(), less);
+  return copy_rows(src, perm, out);
+}
+
+// Version 2 span order: by start, cut into segments of kSpanSegmentPages
+// pages, each segment re-sorted by (trace id, start). Version 1: (trace id, start).
+Status sort_spans(const Table& t, uint16_t version, Table* out) {
+  const std::string& ids = t.col(kSpanTraceId).bytes;
+  auto by_trace = [&](uint32_t a, uint32_t b) {
+    int c = std::memcmp(ids.data() + a * 16ull, ids.data() + b * 16ull, 16);
+    return c != 0 ? c < 0 : t.int_at(kSpanStart, a) < t.int_at(kSpanStart, b);
+  };
+  std::vector<uint32_t> perm(t.rows());
+  std::iota(perm.begin(), perm.end(), 0);
+  if (version < 2) {
+    std::stable_sort(perm.begin(), perm.end(), by_trace);
+    return copy_rows(t, perm, out);
+  }
+  std::stable_sort(perm.begin(), perm.end(), [&](uint32_t a, uint32_t b) {
+    return t.int_at(kSpanStart, a) < t.int_at(kSpanStart, b);
+  });
+  const size_t seg = static_cast<size_t>(kSpanSegmentPages) * kPageRows;
+  for (size_t b = 0; b < perm.size(); b += seg) {
+    auto end = perm.begin() + static_cast<ptrdiff_t>(std::min(perm.size(), b + seg));
+    std::stable_sort(perm.begin() + static_cast<ptrdiff_t>(b), end, by_trace);
+  }
+  return copy_rows(t, perm, out);
+}
+
 }  // namespace
+
+const TableSchema& span_classes_schema() {
+  static const TableSchema kSchema{"spans", {{"classes", ColumnKind::kInt}}};
+  return kSchema;
+}
 
 void encode_blob_file(std::string_view raw, std::string* out) {
   size_t start = out->size();
@@ -107,16 +143,10 @@ Status write_block(const std::string& blocks_dir, uint64_t id, const BlockInput&
   // Sort and rebuild dictionaries (only strings still referenced survive).
   Table spans(&span_schema()), logs(&log_schema()), metrics(&metric_schema());
   Status s;
+  const uint16_t version = in.format_version;
+  meta->version = version;
   if (in.spans) {
-    const Table& t = *in.spans;
-    const std::string& ids = t.col(kSpanTraceId).bytes;
-    s = sorted_copy(
-        t,
-        [&](uint32_t a, uint32_t b) {
-          int c = std::memcmp(ids.data() + a * 16ull, ids.data() + b * 16ull, 16);
-          return c != 0 ? c < 0 : t.int_at(kSpanStart, a) < t.int_at(kSpanStart, b);
-        },
-        &spans);
+    s = sort_spans(*in.spans, version, &spans);
     if (!s.ok()) return s;
   }
   if (in.logs && s.ok()) {
@@ -168,11 +198,27 @@ Status write_block(const std::string& blocks_dir, uint64_t id, const BlockInput&
 
   s = write_table(spans, kSpanTraceId);
   if (s.ok() && spans.rows() > 0) {
-    TraceIndex idx = TraceIndex::build(spans, kSpanTraceId, kPageRows);
+    TraceIndex idx =
+        TraceIndex::build(spans, kSpanTraceId, kPageRows, version < 2 ? 0 : kSpanSegmentPages);
     meta->trace_count = idx.trace_count();
     buf.clear();
-    idx.serialize(&buf);
+    idx.serialize(&buf, version < 2 ? 1 : kTraceIndexVersion);
     s = put_file("spans.trace_index", buf);
+    if (s.ok() && version >= 2) {
+      Table classes(&span_classes_schema());
+      auto& col = classes.col(0).ints;
+      col.reserve(spans.rows());
+      for (size_t r = 0; r < spans.rows(); ++r) col.push_back(span_classes(spans, r));
+      classes.set_rows(spans.rows());
+      buf.clear();
+      encode_column_file(classes, 0, false, &buf);
+      s = put_file("spans.classes", buf);
+      if (s.ok()) {
+        buf.clear();
+        SpanPageIndex::build(spans, col, kPageRows).serialize(&buf);
+        s = put_file("spans.page_index", buf);
+      }
+    }
     std::set<std::string> names;
     for (size_t r = 0; r < spans.rows(); ++r) {
       widen(spans.int_at(kSpanStart, r));

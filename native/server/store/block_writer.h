@@ -23,14 +23,25 @@ inline constexpr uint16_t kBlobFileVersion = 1;
 void encode_blob_file(std::string_view raw, std::string* out);
 Status decode_blob_file(std::string_view file, std::string* raw);
 
+// Span rows of a version-2 block are cut, in start-time order, into segments
+// of this many pages; each segment is sorted by (trace id, start). A time
+// window then reads only the segments it overlaps, and a trace's spans still
+// sit together (run-length trace ids, one or two pages per trace lookup).
+inline constexpr uint32_t kSpanSegmentPages = 16;
+
+// The per-row SpanClass bits column of a version-2 block (spans.classes).
+const TableSchema& span_classes_schema();
+
 struct BlockInput {
-  const Table* spans = nullptr;  // any order; the writer sorts by (trace id, start)
+  const Table* spans = nullptr;  // any order; the writer sorts (see kSpanSegmentPages)
   const Table* logs = nullptr;
   const Table* metrics = nullptr;
   const RollupSet* rollups = nullptr;
   const ProfileSet* profiles = nullptr;
   uint64_t wal_seq_end = 0;
   std::vector<uint64_t> parents;  // compaction inputs
+  // kBlockMetaVersion, or 1 to write the previous format (compatibility tests).
+  uint16_t format_version = kBlockMetaVersion;
 };
 
 std::string block_dir_name(uint64_t id);

@@ -153,6 +153,11 @@ bool span_matches(const Table& t, size_t row, const ResolvedSpanFilter& f) {
   if (start < f.filter->start_unix_nano || start >= f.filter->end_unix_nano) return false;
   if (f.by_service && t.int_at(kSpanService, row) != f.service) return false;
   if (f.by_name && t.int_at(kSpanName, row) != f.name) return false;
+  if (f.filter->any_of != 0 && (span_classes(t, row) & f.filter->any_of) == 0) return false;
+  if (f.filter->trace_ids != nullptr &&
+      f.filter->trace_ids->find(t.fixed_at(kSpanTraceId, row)) == f.filter->trace_ids->end()) {
+    return false;
+  }
   if (!f.filter->route.empty()) {
     std::string_view route;
     if (!find_string_attr(t.col(kSpanAttrs).blob(row), t.dict(), "http.route", &route) ||
@@ -161,6 +166,30 @@ bool span_matches(const Table& t, size_t row, const ResolvedSpanFilter& f) {
     }
   }
   return true;
+}
+
+}  // namespace pyrometer::server::store
+
+namespace pyrometer::server::store {
+
+uint32_t span_classes(const Table& t, size_t row) {
+  uint32_t c = 0;
+  uint64_t ks = t.int_at(kSpanKindStatus, row);
+  uint64_t kind = ks & 7;
+  if (((ks >> 3) & 3) == 2) c |= kSpanClassError;
+  std::string_view parent = t.fixed_at(kSpanParent, row);
+  if (kind == 2 || kind == 5 || parent.find_first_not_of('\0') == std::string_view::npos) {
+    c |= kSpanClassEntry;
+  }
+  ByteReader extras(t.col(kSpanExtras).blob(row));
+  uint64_t n_events = 0;
+  if (extras.varint(&n_events) && n_events > 0) c |= kSpanClassEvents;
+  std::string_view attrs = t.col(kSpanAttrs).blob(row), v;
+  if (find_string_attr(attrs, t.dict(), "db.system", &v) ||
+      find_string_attr(attrs, t.dict(), "db.system.name", &v)) {
+    c |= kSpanClassDb;
+  }
+  return c;
 }
 
 }  // namespace pyrometer::server::store

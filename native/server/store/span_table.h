@@ -55,6 +55,8 @@ struct ResolvedSpanFilter {
   uint32_t service = 0, name = 0;
 };
 ResolvedSpanFilter resolve_span_filter(const Table& t, const SpanFilter& f);
+// SpanClass bits of a row. Needs a table with a full (not lazy) dictionary.
+uint32_t span_classes(const Table& t, size_t row);
 bool span_matches(const Table& t, size_t row, const ResolvedSpanFilter& f);
 
 // Value of resource attribute service.name ("" when absent).

@@ -9,11 +9,14 @@
 // write-ahead log and fsynced (group commit); after kill -9 they are recovered.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/otlp_model.h"
@@ -94,6 +97,28 @@ struct SpanRow {
   bool operator==(const SpanRow&) const = default;
 };
 
+// A set of trace ids (16 raw bytes each) looked up by string_view without a
+// copy: trace ids are random, so two words mixed are a good enough hash.
+struct TraceIdHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view id) const noexcept {
+    uint64_t a = 0, b = 0;
+    std::memcpy(&a, id.data(), std::min<size_t>(8, id.size()));
+    if (id.size() > 8) std::memcpy(&b, id.data() + 8, std::min<size_t>(8, id.size() - 8));
+    return static_cast<size_t>((a ^ (b * 0x9E3779B97F4A7C15ull)) * 0xC2B2AE3D27D4EB4Full >> 7);
+  }
+};
+using TraceIdSet = std::unordered_set<std::string, TraceIdHash, std::equal_to<>>;
+
+// Classes of spans a scan can be narrowed to (SpanFilter::any_of). Blocks
+// keep them per row and per page, so a scan skips pages without them.
+enum SpanClass : uint32_t {
+  kSpanClassError = 1,   // status code ERROR
+  kSpanClassEntry = 2,   // no parent, or kind SERVER / CONSUMER
+  kSpanClassEvents = 4,  // at least one span event
+  kSpanClassDb = 8,      // string attribute db.system or db.system.name
+};
+
 // Every field narrows; empty strings / zero times mean "any".
 struct SpanFilter {
   uint64_t start_unix_nano = 0;         // span start >= this
@@ -101,6 +126,13 @@ struct SpanFilter {
   std::string service;
   std::string name;
   std::string route;  // attribute http.route
+  // Pushdown hints. A store visits every row that passes the fields above and
+  // these; it may also visit rows that fail these two (callers re-check what
+  // they rely on). any_of: 0 = every row, else a row in at least one SpanClass.
+  uint32_t any_of = 0;
+  // Only spans of these traces (16 raw bytes each); null = every trace. The
+  // set must outlive the scan.
+  const TraceIdSet* trace_ids = nullptr;
 };
 
 // One metric data point. Number points fill `value`/`is_int`; histogram and
@@ -182,6 +214,10 @@ struct ProfileRow {
   std::vector<std::string> value_types;  // "type/unit", e.g. "cpu/nanoseconds"
   std::vector<ProfileSample> samples;
   int64_t uploads = 0;  // pprof uploads merged into this row
+  // Set only in rows read by trace id (ProfileFilter::trace_id): the samples
+  // labelled with one span of that trace (raw ids, 16 and 8 bytes).
+  std::string trace_id;
+  std::string span_id;
 };
 
 struct ProfileFilter {
@@ -190,6 +226,10 @@ struct ProfileFilter {
   std::string service;
   std::string route;  // empty: every route
   std::string profile_type;
+  // 16 raw bytes: read that trace's labelled samples instead of merged rows,
+  // one row per (span, type); service and route are then ignored and the
+  // time range only prunes which stored data is read.
+  std::string trace_id;
 };
 
 // OTLP-style base-2 exponential histogram of durations in seconds.

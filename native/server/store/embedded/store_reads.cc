@@ -76,18 +76,10 @@ Status EmbeddedStore::scan_spans(const SpanFilter& f,
     if (b->meta().span_rows == 0 || !b->overlaps(f.start_unix_nano, f.end_unix_nano)) continue;
     if (!f.service.empty() && !b->has_service(f.service)) continue;
     if (!f.name.empty() && !b->may_have_span_name(f.name)) continue;
-    Table t(&span_schema());
-    Status s = b->read_table(BlockTable::kSpans, &t);
-    if (!s.ok()) {
-      note_block_error(*b, s);
-      continue;
-    }
-    ResolvedSpanFilter rf = resolve_span_filter(t, f);
-    SpanRow row;
-    for (size_t r = 0; r < t.rows() && !rf.impossible; ++r) {
-      if (!span_matches(t, r, rf) || !materialize_span(t, r, &row).ok()) continue;
-      if (!visit(row)) return Status::ok_status();
-    }
+    bool stopped = false;
+    Status s = b->scan_spans(f, visit, &stopped);
+    if (!s.ok()) note_block_error(*b, s);
+    if (stopped) return Status::ok_status();
   }
   for (const auto& h : view.heads) {
     if (!h->scan_spans(f, visit)) break;
