@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, Mapping
 
 from pyrometer.integrations import _common
+from pyrometer.integrations._common import _suppress_db
 
 TARGET = None  # a base for the driver integrations; nothing to patch on import
 SUPPORTED = "PEP 249"
@@ -83,7 +84,7 @@ def traced(
     Statements the driver runs inside (executemany over execute) are not traced again.
     ``conn_attrs()`` returns the connection's attributes, plus ``_context`` for query_text.
     """
-    if _common.suppressed_db():
+    if _suppress_db.get():
         return fn(*args, **kwargs)
     try:
         attrs = dict(conn_attrs())
@@ -91,15 +92,41 @@ def traced(
     except Exception as err:
         _common.fault(integration, "start", err)
         return fn(*args, **kwargs)
-    token = _common._suppress_db.set(True)
+    return _run(integration, span, fn, *args, **kwargs)
+
+
+def traced_with(
+    integration: str, system: str, query: Any, conn_attrs: Mapping[str, Any],
+    fn: Callable[..., Any], *args: Any, **kwargs: Any,
+) -> Any:  # fmt: skip
+    """``traced`` for a driver that keeps its connection's attributes in a dict (copied here,
+    never changed): no callable to build per statement."""
+    if _suppress_db.get():
+        return fn(*args, **kwargs)
+    try:
+        span = _start(system, query, dict(conn_attrs), None)
+    except Exception as err:
+        _common.fault(integration, "start", err)
+        return fn(*args, **kwargs)
+    return _run(integration, span, fn, *args, **kwargs)
+
+
+def _run(
+    integration: str, span: _common.Span, fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
+    """``fn`` with ``span`` current and driver-level tracing suppressed; ends the span."""
+    token = _suppress_db.set(True)
     try:
         result = fn(*args, **kwargs)
     except BaseException as exc:
-        _common._suppress_db.reset(token)
+        _suppress_db.reset(token)
         _common.finish(span, integration, exc)
         raise
-    _common._suppress_db.reset(token)
-    _common.finish(span, integration)
+    _suppress_db.reset(token)
+    try:
+        span.end()
+    except Exception as err:
+        _common.fault(integration, "end", err)
     return result
 
 

@@ -21,8 +21,11 @@ _cursor_classes: dict[type, type] = {}
 _connection_classes: dict[type, type] = {}
 
 
-def _attrs_of(connection: Any) -> Callable[[], dict[str, Any]]:
-    return lambda: getattr(connection, "_pyrometer_attrs", {})
+_NO_ATTRS: dict[str, Any] = {}
+
+
+def _attrs_of(connection: Any) -> dict[str, Any]:
+    return getattr(connection, "_pyrometer_attrs", _NO_ATTRS)
 
 
 def _same_names(cls: type, base: type) -> type:
@@ -41,22 +44,22 @@ def cursor_class(base: type) -> type:
 
     class TracedCursor(base):  # type: ignore[misc, valid-type]
         def execute(self, sql: Any, *args: Any, **kwargs: Any) -> Any:
-            sup = super().execute
-            return dbapi.traced(
-                _NAME, _SYSTEM, sql, _attrs_of(self.connection), sup, sql, *args, **kwargs
-            )
+            return dbapi.traced_with(
+                _NAME, _SYSTEM, sql, _attrs_of(self.connection), super().execute, sql, *args,
+                **kwargs,
+            )  # fmt: skip
 
         def executemany(self, sql: Any, *args: Any, **kwargs: Any) -> Any:
-            sup = super().executemany
-            return dbapi.traced(
-                _NAME, _SYSTEM, sql, _attrs_of(self.connection), sup, sql, *args, **kwargs
-            )
+            return dbapi.traced_with(
+                _NAME, _SYSTEM, sql, _attrs_of(self.connection), super().executemany, sql,
+                *args, **kwargs,
+            )  # fmt: skip
 
         def executescript(self, script: Any, *args: Any, **kwargs: Any) -> Any:
-            sup = super().executescript
-            return dbapi.traced(
-                _NAME, _SYSTEM, script, _attrs_of(self.connection), sup, script, *args, **kwargs
-            )
+            return dbapi.traced_with(
+                _NAME, _SYSTEM, script, _attrs_of(self.connection), super().executescript,
+                script, *args, **kwargs,
+            )  # fmt: skip
 
     _cursor_classes[base] = _same_names(TracedCursor, base)
     return TracedCursor
@@ -67,6 +70,7 @@ def connection_class(base: type) -> type:
     if cls is not None:
         return cls
     default_cursor = sys.modules["sqlite3"].Cursor
+    traced_default = cursor_class(default_cursor)
 
     class TracedConnection(base):  # type: ignore[misc, valid-type]
         def cursor(self, *args: Any, **kwargs: Any) -> Any:
@@ -75,15 +79,16 @@ def connection_class(base: type) -> type:
                 factory = cursor_class(factory)
             return super().cursor(factory, *args[1:], **kwargs)
 
-        # Connection.execute* create their cursor in C without calling cursor(): trace here.
+        # Connection.execute* create their cursor in C without calling cursor(): trace here,
+        # on a cursor of the default class (what the C methods would have made).
         def execute(self, sql: Any, *args: Any, **kwargs: Any) -> Any:
-            return self.cursor().execute(sql, *args, **kwargs)
+            return base.cursor(self, traced_default).execute(sql, *args, **kwargs)
 
         def executemany(self, sql: Any, *args: Any, **kwargs: Any) -> Any:
-            return self.cursor().executemany(sql, *args, **kwargs)
+            return base.cursor(self, traced_default).executemany(sql, *args, **kwargs)
 
         def executescript(self, script: Any, *args: Any, **kwargs: Any) -> Any:
-            return self.cursor().executescript(script, *args, **kwargs)
+            return base.cursor(self, traced_default).executescript(script, *args, **kwargs)
 
     _connection_classes[base] = _same_names(TracedConnection, base)
     return TracedConnection
