@@ -76,7 +76,7 @@ common::Status latest_runtime(store::Store* store, const TimeRange& range,
     store::MetricPointRow last;
   };
   std::map<std::string, std::map<std::string, CpuSeries>> cpu;
-  std::map<std::string, store::RollupHistogram> lag;
+  std::map<std::string, store::RollupHistogram> lag, gil_wait;
   std::map<std::string, uint64_t> rss_time, thread_time, gil_time;
   store::MetricFilter f;
   f.start_unix_nano = range.start_unix_nano;
@@ -88,7 +88,8 @@ common::Status latest_runtime(store::Store* store, const TimeRange& range,
     bool wanted = n == "process.cpu.time" || n == "process.memory.usage" ||
                   n == "process.thread.count" || n == "pyrometer.gil.held_ratio" ||
                   n == "pyrometer.asyncio.loop_lag" || n == "pyrometer.exporter.dropped" ||
-                  n == "cpython.gc.collections" || n == "pyrometer.gc.pause";
+                  n == "cpython.gc.collections" || n == "pyrometer.gc.pause" ||
+                  n == "pyrometer.gil.wait";
     if (!wanted) return true;
     std::string instance = instance_of(p.resource_attributes);
     key = p.service + '\x1f' + instance;
@@ -139,6 +140,9 @@ common::Status latest_runtime(store::Store* store, const TimeRange& range,
     } else if (n == "pyrometer.asyncio.loop_lag") {
       store::RollupHistogram h;
       if (histogram_from_point(p, &h)) store::histogram_merge(&lag[key], h);
+    } else if (n == "pyrometer.gil.wait") {
+      store::RollupHistogram h;
+      if (histogram_from_point(p, &h)) store::histogram_merge(&gil_wait[key], h);
     }
     return true;
   });
@@ -151,6 +155,10 @@ common::Status latest_runtime(store::Store* store, const TimeRange& range,
   for (auto& [k, h] : lag) {
     auto q = histogram_quantile(h, 0.99);
     if (q) (*out)[k].loop_lag_p99_seconds = *q;
+  }
+  for (auto& [k, h] : gil_wait) {
+    auto q = histogram_quantile(h, 0.99);
+    if (q) (*out)[k].gil_wait_p99_seconds = *q;
   }
   return common::Status::ok_status();
 }

@@ -49,6 +49,8 @@ struct RuntimeSample {
   std::optional<double> threads;
   std::optional<double> gil_held_ratio;
   std::optional<double> loop_lag_p99_seconds;
+  // p99 of the agent's GIL wait histogram (pyrometer.gil.wait) over the range.
+  std::optional<double> gil_wait_p99_seconds;
   std::optional<double> dropped;            // items the agent dropped in the range
   std::optional<double> gc_collections[3];  // per generation, in the range
   std::optional<double> gc_pause_seconds;   // total in the range

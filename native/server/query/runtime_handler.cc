@@ -40,6 +40,7 @@ void handle_runtime(store::Store* store, const http::Request& rq, http::Response
     opt(&w, "rss_bytes", s.rss_bytes);
     opt(&w, "threads", s.threads);
     opt(&w, "gil_held_ratio", s.gil_held_ratio);
+    opt(&w, "gil_wait_p99_ms", s.gil_wait_p99_seconds, 1000);
     opt(&w, "loop_lag_p99_ms", s.loop_lag_p99_seconds, 1000);
     opt(&w, "gc_pause_ms", s.gc_pause_seconds, 1000);
     w.key("gc_collections");
