@@ -91,15 +91,20 @@ def main() -> None:
         for s in scenarios:  # interleaved rounds
             out = subprocess.run(
                 [sys.executable, "-c", CHILD, s, str(args.threads), str(args.window)],
-                capture_output=True, text=True, check=True, timeout=120,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
             ).stdout
             r = json.loads(out.strip().splitlines()[-1])
             shares[s].append(r["share"])
             ticks[s].append(r["ticks"])
     for s in scenarios:
-        print(f"{s:8s} sampler CPU {100 * statistics.median(shares[s]):.2f}% of a core at duty 1.0"
-              f" (rounds {[round(100 * x, 2) for x in shares[s]]}), wait ticks/s "
-              f"{statistics.median(ticks[s]) / args.window:.0f}")
+        print(
+            f"{s:8s} sampler CPU {100 * statistics.median(shares[s]):.2f}% of a core at duty 1.0"
+            f" (rounds {[round(100 * x, 2) for x in shares[s]]}), wait ticks/s "
+            f"{statistics.median(ticks[s]) / args.window:.0f}"
+        )
     print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
