@@ -7,7 +7,7 @@ Three services over ten whole minutes:
   exponential histograms of *every* request, while only a sample of its spans (plus every error,
   tail-kept) is sent — so rollup answers must match the metrics, not the spans; DB spans, exception
   events with structured frames, runtime metrics of two instances, insight log records;
-- ``worker`` (OTel SDK): Celery CONSUMER spans and queue-depth log records.
+- ``worker`` (OTel SDK): Celery CONSUMER spans and the ``pyrometer.celery.queue.depth`` gauge.
 
 ``Traffic`` keeps the ground truth (every request's duration, status, ...) so tests compute the
 expected answers independently of the server.
@@ -355,6 +355,26 @@ def build(now_s: float, seed: int = 6) -> Traffic:
             ]
         )
         t.payloads.append(("/v1/traces", req.SerializeToString()))
+    queue_depth = mpb.Metric(
+        name="pyrometer.celery.queue.depth",
+        unit="{message}",
+        gauge=mpb.Gauge(
+            data_points=[
+                mpb.NumberDataPoint(
+                    time_unix_nano=when,
+                    as_int=d,
+                    attributes=[
+                        kv("messaging.system", "celery"),
+                        kv("messaging.destination.name", q),
+                    ],
+                )
+                for when, q, d in t.queue_depths
+            ]
+        ),
+    )
+    t.payloads.append(
+        ("/v1/metrics", _metrics("worker", "worker-1", [queue_depth], sdk="opentelemetry"))
+    )
     t.payloads.append(("/v1/logs", _logs(t, rng)))
     return t
 
@@ -458,11 +478,13 @@ def _auth_request(
         )
 
 
-def _metrics(service: str, instance: str, metrics: list[mpb.Metric]) -> bytes:
+def _metrics(
+    service: str, instance: str, metrics: list[mpb.Metric], sdk: str = "pyrometer"
+) -> bytes:
     return ExportMetricsServiceRequest(
         resource_metrics=[
             mpb.ResourceMetrics(
-                resource=resource(service, instance, "pyrometer"),
+                resource=resource(service, instance, sdk),
                 scope_metrics=[
                     mpb.ScopeMetrics(scope=InstrumentationScope(name="pyrometer"), metrics=metrics)
                 ],
@@ -512,28 +534,11 @@ def _logs(t: Traffic, rng: random.Random) -> bytes:
                 "time": when,
             }
         )
-    worker_logs = [
-        LogRecord(
-            time_unix_nano=when,
-            severity_number=9,
-            event_name="pyrometer.celery.queue_depth",
-            attributes=[
-                kv("messaging.system", "celery"),
-                kv("messaging.destination.name", q),
-                kv("messaging.queue.depth", d),
-            ],
-        )
-        for when, q, d in t.queue_depths
-    ]
     req = ExportLogsServiceRequest(
         resource_logs=[
             ResourceLogs(
                 resource=resource("auth", "auth-1", "pyrometer"),
                 scope_logs=[ScopeLogs(log_records=auth_logs)],
-            ),
-            ResourceLogs(
-                resource=resource("worker", "worker-1", "opentelemetry"),
-                scope_logs=[ScopeLogs(log_records=worker_logs)],
             ),
         ]
     )

@@ -134,17 +134,23 @@ def test_queue_depth_sampled_from_the_worker(
     for i in range(3):
         celery_app.add.delay(i, i)  # type: ignore[attr-defined]
 
-    def depth_records() -> list:
-        return [r for _, r in otlp_receiver.logs()
-                if r.event_name == celery_integration.QUEUE_DEPTH_EVENT]  # fmt: skip
+    def depth_points() -> list:
+        return otlp_receiver.metric_points(celery_integration.QUEUE_DEPTH_METRIC)
 
     deadline = time.monotonic() + celery_integration.QUEUE_DEPTH_INTERVAL * 3
-    while not depth_records() and time.monotonic() < deadline:
+    while not depth_points() and time.monotonic() < deadline:
         time.sleep(0.2)
-    records = depth_records()
-    assert records, f"no queue depth record; logs: {otlp_receiver.logs()}"
-    a = attrs(records[0].attributes)
-    assert a["messaging.destination.name"] == "shop"
-    assert a["messaging.system"] == "celery"
-    assert a["messaging.queue.depth"] == 3  # the three adds wait behind the blocking task
-    assert not records[0].trace_id  # a span-less record
+    points = depth_points()
+    assert points, f"no queue depth point; metrics: {[m.name for _, m in otlp_receiver.metrics()]}"
+    resource, metric, point = points[0]
+    assert metric.WhichOneof("data") == "gauge"
+    assert metric.unit == "{message}"
+    assert attrs(point.attributes) == {
+        "messaging.system": "celery",
+        "messaging.destination.name": "shop",
+    }
+    assert point.WhichOneof("value") == "as_int"
+    assert point.as_int == 3  # the three adds wait behind the blocking task
+    assert resource["service.name"] == "worker"
+    # The log path is gone: no span-less depth records any more.
+    assert not [r for _, r in otlp_receiver.logs() if "queue" in r.event_name]

@@ -1,7 +1,7 @@
 """A real Prometheus (Debian's package) scrapes pyrometer-server's /metrics.
 
 The server gets spans of a plain OTel SDK service with known routes, statuses and durations,
-an RSS gauge and a Celery queue-depth record, all timestamped now; Prometheus scrapes every
+an RSS gauge and a Celery queue-depth gauge, all timestamped now; Prometheus scrapes every
 second and its own query API must return the expected golden-signal series.
 """
 
@@ -18,12 +18,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as mpb
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 from query_server import QueryServer, start_server, stop_server
@@ -77,20 +75,31 @@ def load(server: QueryServer) -> None:
         ]
     )
     assert server.post("/v1/metrics", metrics.SerializeToString()) == 200
-    depth = LogRecord(
-        time_unix_nano=now,
-        event_name="pyrometer.celery.queue_depth",
-        attributes=[kv("messaging.destination.name", "emails"), kv("messaging.queue.depth", 17)],
+    depth = mpb.Metric(
+        name="pyrometer.celery.queue.depth",
+        unit="{message}",
+        gauge=mpb.Gauge(
+            data_points=[
+                mpb.NumberDataPoint(
+                    time_unix_nano=now,
+                    as_int=17,
+                    attributes=[
+                        kv("messaging.system", "celery"),
+                        kv("messaging.destination.name", "emails"),
+                    ],
+                )
+            ]
+        ),
     )
-    logs = ExportLogsServiceRequest(
-        resource_logs=[
-            ResourceLogs(
+    worker = ExportMetricsServiceRequest(
+        resource_metrics=[
+            mpb.ResourceMetrics(
                 resource=resource("worker", "w-1", "pyrometer"),
-                scope_logs=[ScopeLogs(log_records=[depth])],
+                scope_metrics=[mpb.ScopeMetrics(metrics=[depth])],
             )
         ]
     )
-    assert server.post("/v1/logs", logs.SerializeToString()) == 200
+    assert server.post("/v1/metrics", worker.SerializeToString()) == 200
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@
 
 #include "common/exp_histogram.h"
 #include "server/query/query_common.h"
+#include "server/query/queue_depth.h"
 #include "server/query/red_stats.h"
 
 namespace pyrometer::server::query {
@@ -170,21 +171,17 @@ void GoldenSignals::render(uint64_t now, std::string* out) {
   gauge("pyrometer_asyncio_loop_lag_p99_seconds", "p99 event-loop lag, last 5 minutes.",
         [](const RuntimeSample& s) { return s.loop_lag_p99_seconds; });
 
-  // Celery queue depth and insight counts (last hour) from log records.
-  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, int64_t>> queues;
+  // Celery queue depth (the agent's gauge metric) and insight counts (log
+  // records), last hour.
+  TimeRange hour{now > 60 * kMinuteNanos ? now - 60 * kMinuteNanos : 0, now + kMinuteNanos};
+  std::map<std::pair<std::string, std::string>, QueueDepthSample> queues;
+  if (!latest_queue_depths(store_, hour, "", &queues).ok()) ++errors_;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> insights;
   store::LogFilter lf;
-  lf.start_unix_nano = now > 60 * kMinuteNanos ? now - 60 * kMinuteNanos : 0;
-  lf.end_unix_nano = now + kMinuteNanos;
+  lf.start_unix_nano = hour.start_unix_nano;
+  lf.end_unix_nano = hour.end_unix_nano;
   common::Status st = store_->scan_logs(lf, [&](const store::LogRow& r) {
-    std::string_view event = r.event_name;
-    if (event == "pyrometer.celery.queue_depth") {
-      int64_t depth = 0;
-      if (!attr_int(r.attributes, "messaging.queue.depth", &depth)) return true;
-      auto& q =
-          queues[{r.service, std::string(attr_str(r.attributes, "messaging.destination.name"))}];
-      if (r.time_unix_nano >= q.first) q = {r.time_unix_nano, depth};
-    } else if (event == "pyrometer.insight" && insights.size() < kMaxRouteSeries) {
+    if (r.event_name == "pyrometer.insight" && insights.size() < kMaxRouteSeries) {
       const store::AttrValue* kind = find_attr(r.attributes, "pyrometer.insight.kind");
       const store::AttrValue* sev = find_attr(r.attributes, "pyrometer.insight.severity");
       insights[{r.service, kind ? attr_text(*kind) : "", sev ? attr_text(*sev) : ""}]++;
@@ -197,7 +194,7 @@ void GoldenSignals::render(uint64_t now, std::string* out) {
       "# TYPE pyrometer_celery_queue_depth gauge\n";
   for (const auto& [k, v] : queues) {
     *out += "pyrometer_celery_queue_depth{service=\"" + esc(k.first) + "\",queue=\"" +
-            esc(k.second) + "\"} " + std::to_string(v.second) + "\n";
+            esc(k.second) + "\"} " + std::to_string(v.depth) + "\n";
   }
   *out +=
       "# HELP pyrometer_insights_last_hour Insight records in the last hour.\n"

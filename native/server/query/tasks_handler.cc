@@ -1,5 +1,6 @@
 // GET /api/v1/tasks: Celery task executions (CONSUMER spans with
-// messaging.system = celery) per task, and the latest depth of each queue.
+// messaging.system = celery) per task, and the latest depth of each queue
+// (the agent's pyrometer.celery.queue.depth gauge).
 #include <algorithm>
 #include <map>
 #include <string>
@@ -8,6 +9,7 @@
 #include "server/query/quantile.h"
 #include "server/query/query_common.h"
 #include "server/query/query_routes.h"
+#include "server/query/queue_depth.h"
 #include "server/store/rollup.h"
 
 namespace pyrometer::server::query {
@@ -48,25 +50,15 @@ void handle_tasks(store::Store* store, const http::Request& rq, http::Response* 
     store::histogram_record(&t.hist, span_seconds(s), 1);
     return true;
   });
-  // Queue depth: the newest sample per queue.
+  // Queue depth: the newest sample per queue (the agent's gauge metric).
   std::map<std::string, std::pair<uint64_t, int64_t>> queues;
   if (st.ok()) {
-    store::LogFilter lf;
-    lf.start_unix_nano = lp.range.start_unix_nano;
-    lf.end_unix_nano = lp.range.end_unix_nano;
-    lf.service = lp.service;
-    st = store->scan_logs(lf, [&](const store::LogRow& r) {
-      std::string_view event = r.event_name;
-      if (event.empty()) event = attr_str(r.attributes, "event.name");
-      int64_t depth = 0;
-      if (event != "pyrometer.celery.queue_depth" ||
-          !attr_int(r.attributes, "messaging.queue.depth", &depth)) {
-        return true;
-      }
-      auto& q = queues[std::string(attr_str(r.attributes, "messaging.destination.name"))];
-      if (r.time_unix_nano >= q.first) q = {r.time_unix_nano, depth};
-      return true;
-    });
+    std::map<std::pair<std::string, std::string>, QueueDepthSample> latest;
+    st = latest_queue_depths(store, lp.range, lp.service, &latest);
+    for (const auto& [k, sample] : latest) {
+      auto& q = queues[k.second];
+      if (sample.time_unix_nano >= q.first) q = {sample.time_unix_nano, sample.depth};
+    }
   }
   if (!st.ok()) return json_error(500, "reading store: " + st.to_string(), res);
   std::vector<const Task*> rows;

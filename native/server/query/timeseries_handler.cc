@@ -1,6 +1,6 @@
 // GET /api/v1/timeseries: one metric of a service (or endpoint) as points
 // aligned to `step`: RED series from the rollups, saturation series from the
-// agent's runtime metrics, Celery queue depth from its log records.
+// agent's runtime metrics, Celery queue depth from its gauge metric.
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -10,6 +10,7 @@
 #include "server/query/quantile.h"
 #include "server/query/query_common.h"
 #include "server/query/query_routes.h"
+#include "server/query/queue_depth.h"
 #include "server/query/red_stats.h"
 #include "server/store/rollup.h"
 
@@ -41,7 +42,7 @@ constexpr MetricDef kMetrics[] = {
     {"gc_pause", "s/s", Source::kHistogramSum, "pyrometer.gc.pause"},
     {"gil_wait_p99", "ms", Source::kHistogramP99, "pyrometer.gil.wait"},
     {"loop_lag_p99", "ms", Source::kHistogramP99, "pyrometer.asyncio.loop_lag"},
-    {"queue_depth", "1", Source::kQueueDepth, ""},
+    {"queue_depth", "1", Source::kQueueDepth, kQueueDepthMetric},
     {"dropped_spans", "1", Source::kCounter, "pyrometer.exporter.dropped"},
 };
 
@@ -169,27 +170,22 @@ void runtime_series(store::Store* store, const MetricDef& m, const std::string& 
   }
 }
 
+// Per queue and step, the newest reading; the queues of a step are summed.
 void queue_series(store::Store* store, const std::string& service, const Grid& g,
                   std::vector<std::optional<double>>* out, common::Status* st) {
-  store::LogFilter f;
-  f.start_unix_nano = g.first;
-  f.end_unix_nano = g.first + g.step * g.n;
-  f.service = service;
-  std::map<std::pair<std::string, long>, std::pair<uint64_t, double>> last;
-  *st = store->scan_logs(f, [&](const store::LogRow& r) {
-    std::string_view event = r.event_name;
-    if (event.empty()) event = attr_str(r.attributes, "event.name");
-    if (event != "pyrometer.celery.queue_depth") return true;
-    long i = g.index(r.time_unix_nano);
-    int64_t depth = 0;
-    if (i < 0 || !attr_int(r.attributes, "messaging.queue.depth", &depth)) return true;
-    auto& l = last[{std::string(attr_str(r.attributes, "messaging.destination.name")), i}];
-    if (r.time_unix_nano >= l.first) l = {r.time_unix_nano, static_cast<double>(depth)};
-    return true;
-  });
+  TimeRange range{g.first, g.first + g.step * g.n};
+  std::map<std::pair<std::string, long>, QueueDepthSample> last;
+  *st = scan_queue_depths(
+      store, range, service,
+      [&](const std::string&, const std::string& queue, const QueueDepthSample& s) {
+        long i = g.index(s.time_unix_nano);
+        if (i < 0) return;
+        QueueDepthSample& l = last[{queue, i}];
+        if (s.time_unix_nano >= l.time_unix_nano) l = s;
+      });
   for (const auto& [k, v] : last) {
     auto& o = (*out)[static_cast<size_t>(k.second)];
-    o = o.value_or(0) + v.second;
+    o = o.value_or(0) + static_cast<double>(v.depth);
   }
 }
 

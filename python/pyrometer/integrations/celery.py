@@ -2,9 +2,9 @@
 the worker continuing it (task name, retries, state, failures with structured stacks), and the
 depth of each Redis-broker queue sampled every 10 s from the worker.
 
-Everything hangs on Celery's signals, so no Celery class is modified. The queue depth goes out
-as a span-less OTLP log record (event ``pyrometer.celery.queue_depth``): the pipeline has no
-generic gauge entry point yet.
+Everything hangs on Celery's signals, so no Celery class is modified. The queue depth is the
+gauge ``pyrometer.celery.queue.depth`` (unit ``{message}``; attributes ``messaging.system`` and
+``messaging.destination.name``): OTel's messaging conventions define no queue-depth metric.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pyrometer.integrations import _common
 TARGET = "celery"
 SUPPORTED = ">=5.2,<6"
 _NAME = "celery"
-QUEUE_DEPTH_EVENT = "pyrometer.celery.queue_depth"
+QUEUE_DEPTH_METRIC = "pyrometer.celery.queue.depth"
 QUEUE_DEPTH_INTERVAL = 10.0
 _MAX_PENDING = 4096  # publishes whose after_task_publish never came (broker error): bounded
 
@@ -136,15 +136,13 @@ def _queue_depths(app: Any) -> dict[str, int]:
 
 
 def _sample_queues(app: Any) -> None:
-    from pyrometer import _native
+    from pyrometer import runtime
 
     while not _sampler_stop.wait(QUEUE_DEPTH_INTERVAL):
         try:
             for queue, depth in _queue_depths(app).items():
-                attrs = {"messaging.system": "celery", "messaging.destination.name": queue,
-                         "messaging.queue.depth": depth}  # fmt: skip
-                _native.submit_log(9, f"queue {queue} depth {depth}", attrs, None, None,
-                                   QUEUE_DEPTH_EVENT)  # fmt: skip
+                attrs = {"messaging.system": "celery", "messaging.destination.name": queue}
+                runtime.record_gauge(QUEUE_DEPTH_METRIC, depth, attrs, "{message}")
         except Exception as err:
             _common.fault(_NAME, "queue_depth", err)
 
