@@ -1,10 +1,13 @@
 // GET /api/v1/traces/{trace_id}: a whole trace by id, straight from the
-// store's trace-id index, as JSON for the waterfall view and tests.
+// store's trace-id index, as JSON for the waterfall view and tests, with the
+// profile samples labelled with each span (store's per-trace profile index).
 #include <algorithm>
 #include <string>
 
 #include "server/query/json_writer.h"
 #include "server/query/query_routes.h"
+#include "server/query/span_profile.h"
+#include "server/store/rollup.h"
 
 namespace pyrometer::server::query {
 
@@ -23,7 +26,9 @@ void json_error(int status, const std::string& message, http::Response* res) {
   res->set(status, "application/json", w.take());
 }
 
-void write_span(const store::SpanRow& s, JsonWriter* w) {
+// Profiles of the span, preferred type first (cpu, wall, alloc, heap); null
+// when the span has no labelled samples.
+void write_span(const store::SpanRow& s, const std::vector<SpanProfile>* profiles, JsonWriter* w) {
   w->begin_object();
   w->key("trace_id");
   w->hex(s.trace_id);
@@ -95,8 +100,24 @@ void write_span(const store::SpanRow& s, JsonWriter* w) {
     w->end_object();
   }
   w->end_array();
+  if (profiles != nullptr && !profiles->empty()) {
+    w->key("profile");
+    write_span_profile(profiles->front(), w);
+    if (profiles->size() > 1) {
+      w->key("other_profiles");
+      w->begin_array();
+      for (size_t i = 1; i < profiles->size(); ++i) write_span_profile((*profiles)[i], w);
+      w->end_array();
+    }
+  }
   w->end_object();
 }
+
+// Profiles are uploaded after the work they sample (agents flush every few
+// seconds to a minute), and stored under the upload's minute: read from just
+// before the trace to a while after it.
+constexpr uint64_t kProfileLeadNanos = 2 * store::kMinuteNanos;
+constexpr uint64_t kProfileLagNanos = 15 * store::kMinuteNanos;
 
 void handle_trace(store::Store* store, const http::Request& rq, http::Response* res) {
   std::string id_hex = http::url_decode(rq.path_param);
@@ -112,13 +133,32 @@ void handle_trace(store::Store* store, const http::Request& rq, http::Response* 
   std::stable_sort(spans.begin(), spans.end(), [](const auto& a, const auto& b) {
     return a.start_time_unix_nano < b.start_time_unix_nano;
   });
+  store::ProfileFilter pf;
+  pf.trace_id = raw;
+  pf.start_unix_nano = UINT64_MAX;
+  uint64_t last_end = 0;
+  for (const auto& s : spans) {
+    pf.start_unix_nano = std::min(pf.start_unix_nano, s.start_time_unix_nano);
+    last_end = std::max({last_end, s.end_time_unix_nano, s.start_time_unix_nano});
+  }
+  pf.start_unix_nano =
+      pf.start_unix_nano > kProfileLeadNanos ? pf.start_unix_nano - kProfileLeadNanos : 0;
+  pf.end_unix_nano =
+      last_end < UINT64_MAX - kProfileLagNanos ? last_end + kProfileLagNanos : UINT64_MAX;
+  std::vector<store::ProfileRow> profile_rows;
+  st = store->read_profiles(pf, &profile_rows);
+  if (!st.ok()) return json_error(500, "reading trace profiles: " + st.to_string(), res);
+  auto profiles = span_profiles(profile_rows);
   JsonWriter w;
   w.begin_object();
   w.key("trace_id");
   w.hex(raw);
   w.key("spans");
   w.begin_array();
-  for (const auto& s : spans) write_span(s, &w);
+  for (const auto& s : spans) {
+    auto p = profiles.find(s.span_id);
+    write_span(s, p == profiles.end() ? nullptr : &p->second, &w);
+  }
   w.end_array();
   w.end_object();
   res->set(200, "application/json", w.take());

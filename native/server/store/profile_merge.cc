@@ -3,7 +3,10 @@
 #include "server/store/profile_merge.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <protozero/pbf_reader.hpp>
+#include <set>
 
 #include "server/store/column_codec.h"
 #include "server/store/rollup.h"
@@ -21,6 +24,25 @@ std::vector<std::string> split_frames(const std::string& stack) {
     b = e + 1;
   }
   return out;
+}
+
+// Lower- or upper-case hex of exactly `bytes` bytes → raw; false otherwise.
+bool unhex(std::string_view hex, size_t bytes, std::string* out) {
+  if (hex.size() != bytes * 2) return false;
+  out->resize(bytes);
+  for (size_t i = 0; i < bytes; ++i) {
+    int v = 0;
+    for (char ch : {hex[2 * i], hex[2 * i + 1]}) {
+      int d = ch >= '0' && ch <= '9'   ? ch - '0'
+              : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+              : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                       : -1;
+      if (d < 0) return false;
+      v = v * 16 + d;
+    }
+    (*out)[i] = static_cast<char>(v);
+  }
+  return true;
 }
 
 std::string join_frames(const std::vector<std::string>& frames) {
@@ -51,7 +73,13 @@ Status ProfileSet::add_pprof(std::string_view pprof, const ProfileLabels& labels
   };
   std::vector<std::string_view> strings;
   std::vector<std::pair<uint64_t, uint64_t>> sample_types;
-  std::vector<std::pair<std::vector<uint64_t>, std::vector<int64_t>>> samples;
+  struct RawSample {
+    std::vector<uint64_t> loc_ids;
+    std::vector<int64_t> values;
+    std::vector<std::pair<uint64_t, uint64_t>> labels;  // (key, str) string indexes
+  };
+  std::vector<RawSample> samples;
+  std::vector<std::pair<uint64_t, uint64_t>> cur_labels;  // (key, str) of the current sample
   std::unordered_map<uint64_t, Loc> locs;
   std::unordered_map<uint64_t, Fn> fns;
   try {
@@ -76,6 +104,7 @@ Status ProfileSet::add_pprof(std::string_view pprof, const ProfileLabels& labels
           protozero::pbf_reader s = p.get_message();
           std::vector<uint64_t> loc_ids;
           std::vector<int64_t> values;
+          cur_labels.clear();
           while (s.next()) {
             if (s.tag() == 1) {
               if (s.wire_type() == protozero::pbf_wire_type::length_delimited) {
@@ -89,11 +118,24 @@ Status ProfileSet::add_pprof(std::string_view pprof, const ProfileLabels& labels
               } else {
                 values.push_back(s.get_int64());
               }
+            } else if (s.tag() == 3) {
+              protozero::pbf_reader label = s.get_message();
+              uint64_t key = 0, str = 0;
+              while (label.next()) {
+                if (label.tag() == 1)
+                  key = static_cast<uint64_t>(label.get_int64());
+                else if (label.tag() == 2)
+                  str = static_cast<uint64_t>(label.get_int64());
+                else
+                  label.skip();
+              }
+              cur_labels.emplace_back(key, str);
             } else {
               s.skip();
             }
           }
-          samples.emplace_back(std::move(loc_ids), std::move(values));
+          // Label keys are resolved once the string table (often last) is read.
+          samples.push_back({std::move(loc_ids), std::move(values), cur_labels});
           break;
         }
         case 4: {
@@ -164,7 +206,11 @@ Status ProfileSet::add_pprof(std::string_view pprof, const ProfileLabels& labels
   }
   e.uploads++;
   std::string stack;
-  for (const auto& [loc_ids, values] : samples) {
+  // A sample's weight in the trace index: its first value when that is a
+  // count (the agent's [samples, count] / [allocations, count]), else 1.
+  bool first_is_count = !sample_types.empty() && str(sample_types[0].second) == "count";
+  std::string trace_raw, span_raw;
+  for (const auto& [loc_ids, values, sample_labels] : samples) {
     stack.clear();
     // pprof lists the leaf first, and inlined callees before their caller
     // inside one location; we store root first.
@@ -186,11 +232,50 @@ Status ProfileSet::add_pprof(std::string_view pprof, const ProfileLabels& labels
       }
     }
     add_stack(&e, stack, values);
+    std::string_view trace_hex, span_hex;
+    for (auto [k, v] : sample_labels) {
+      std::string_view key = str(k);
+      if (key == "trace_id") trace_hex = str(v);
+      if (key == "span_id") span_hex = str(v);
+    }
+    if (trace_hex.empty() || span_hex.empty()) continue;
+    if (!unhex(trace_hex, 16, &trace_raw) || !unhex(span_hex, 8, &span_raw)) {
+      ++unindexed_;  // labels that are not W3C ids cannot name a stored span
+      continue;
+    }
+    int64_t count = first_is_count && !values.empty() ? values[0] : 1;
+    index_sample(trace_raw, span_raw, labels, stack, count);
   }
   return Status::ok_status();
 }
 
+void ProfileSet::index_sample(std::string_view trace_id, std::string_view span_id,
+                              const ProfileLabels& l, std::string_view stack, int64_t count) {
+  uint64_t minute = l.time_unix_nano / kMinuteNanos * kMinuteNanos;
+  if (traces_.add(trace_id, span_id, l.service, l.profile_type, minute, stack, count)) return;
+  ++unindexed_;
+  static std::atomic<bool> reported{false};
+  if (!reported.exchange(true)) {
+    std::fprintf(stderr,
+                 "pyrometer-server: profile trace index full (%zu traces or %zu spans per trace "
+                 "per block); further span-labelled samples stay in the merged profiles only "
+                 "(reported once)\n",
+                 kProfileMaxTraces, kProfileMaxSpansPerTrace);
+  }
+}
+
 void ProfileSet::merge(const ProfileRow& row) {
+  if (!row.trace_id.empty()) {
+    ProfileLabels l;
+    l.service = row.service;
+    l.profile_type = row.profile_type;
+    l.time_unix_nano = row.minute_unix_nano;
+    for (const auto& s : row.samples) {
+      index_sample(row.trace_id, row.span_id, l, join_frames(s.frames),
+                   s.values.empty() ? 0 : s.values[0]);
+    }
+    return;
+  }
   Key key{row.minute_unix_nano, row.service, row.route, row.profile_type};
   auto [it, inserted] = rows_.try_emplace(key);
   if (inserted) {
@@ -205,9 +290,14 @@ void ProfileSet::merge_all(const ProfileSet& other) {
   std::vector<ProfileRow> rows;
   other.collect(ProfileFilter(), &rows);
   for (const auto& r : rows) merge(r);
+  traces_.merge_all(other.traces_);
 }
 
 void ProfileSet::collect(const ProfileFilter& f, std::vector<ProfileRow>* out) const {
+  if (!f.trace_id.empty()) {
+    traces_.collect(f.trace_id, f.profile_type, out);
+    return;
+  }
   for (const auto& [k, e] : rows_) {
     const auto& [minute, service, route, type] = k;
     if (minute + kMinuteNanos <= f.start_unix_nano || minute >= f.end_unix_nano) continue;
@@ -259,10 +349,16 @@ void ProfileSet::serialize(std::string* out) const {
       for (int64_t v : values) put_varint(&body, zigzag(v));
     }
   }
+  // The trace index follows the rows (absent in files written before it);
+  // its strings share the dictionary, so it is built before the dictionary
+  // is written.
+  std::string section;
+  traces_.serialize(&dict, &section);
   std::string d;
   dict.serialize(&d);
   put_bytes(out, d);
   out->append(body);
+  out->append(section);
 }
 
 Status ProfileSet::parse(std::string_view in) {
@@ -309,14 +405,29 @@ Status ProfileSet::parse(std::string_view in) {
     }
     merge(row);
   }
+  if (!r.done()) return traces_.parse(&r, dict);
   return Status::ok_status();
 }
 
 void merge_profile_rows(std::vector<ProfileRow>* rows) {
   ProfileSet set;
-  for (const auto& r : *rows) set.merge(r);
+  std::set<std::string> traces;
+  bool merged_rows = false;
+  for (const auto& r : *rows) {
+    set.merge(r);
+    if (r.trace_id.empty()) {
+      merged_rows = true;
+    } else {
+      traces.insert(r.trace_id);
+    }
+  }
   rows->clear();
-  set.collect(ProfileFilter(), rows);
+  if (merged_rows) set.collect(ProfileFilter(), rows);
+  for (const auto& t : traces) {
+    ProfileFilter f;
+    f.trace_id = t;
+    set.collect(f, rows);
+  }
 }
 
 }  // namespace pyrometer::server::store

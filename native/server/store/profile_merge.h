@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "server/store/profile_trace_index.h"
 #include "server/store/store.h"
 
 namespace pyrometer::server::store {
@@ -21,15 +22,20 @@ inline constexpr size_t kProfileMaxStacksPerRow = 50000;  // beyond: folded into
 // Not thread-safe; the head locks around it.
 class ProfileSet {
  public:
-  // Decodes the pprof Profile and merges its samples. InvalidArgument on a
-  // malformed profile (nothing merged then).
+  // Decodes the pprof Profile and merges its samples; samples labelled with
+  // `trace_id` and `span_id` (hex strings) are also kept per span in the
+  // trace index. InvalidArgument on a malformed profile (nothing merged then).
   Status add_pprof(std::string_view pprof, const ProfileLabels& labels);
+  // A row with trace_id set goes to the trace index, others to merged rows.
   void merge(const ProfileRow& row);
   void merge_all(const ProfileSet& other);
-  // Appends rows matching `f` (merged) to `out`.
+  // Appends rows matching `f` (merged) to `out`; with f.trace_id, that
+  // trace's per-span rows from the trace index instead.
   void collect(const ProfileFilter& f, std::vector<ProfileRow>* out) const;
   size_t size() const { return rows_.size(); }
-  size_t bytes() const { return bytes_; }
+  size_t bytes() const { return bytes_ + traces_.bytes(); }
+  // Labelled samples the trace index refused (bounds) since construction.
+  uint64_t unindexed_samples() const { return unindexed_; }
   uint64_t min_minute() const;
   uint64_t max_minute() const;
 
@@ -44,11 +50,16 @@ class ProfileSet {
   };
   using Key = std::tuple<uint64_t, std::string, std::string, std::string>;
   void add_stack(Entry* e, std::string stack, const std::vector<int64_t>& values);
+  void index_sample(std::string_view trace_id, std::string_view span_id, const ProfileLabels& l,
+                    std::string_view stack, int64_t count);
   std::map<Key, Entry> rows_;
+  ProfileTraceIndex traces_;
   size_t bytes_ = 0;
+  uint64_t unindexed_ = 0;
 };
 
-// Merges rows with equal (minute, service, route, type) in `rows`, in place.
+// Merges rows with equal (minute, service, route, type) in `rows`, in place;
+// rows with trace_id set are merged per (trace, span, type) and kept apart.
 void merge_profile_rows(std::vector<ProfileRow>* rows);
 
 }  // namespace pyrometer::server::store
