@@ -1,4 +1,5 @@
-"""asyncio integration: a blocked event loop shows up as loop lag exported over OTLP."""
+"""asyncio integration: a blocked event loop shows up as loop lag, and each loop's task count as
+a gauge, exported over OTLP."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from exported import OtlpReceiver, pyrometer_run, run_env
+from exported import OtlpReceiver, attrs, pyrometer_run, run_env
 
 from pyrometer.integrations import _wrap
 from pyrometer.integrations import asyncio as asyncio_integration
@@ -35,6 +36,29 @@ def test_blocked_loop_is_measured(otlp_receiver: OtlpReceiver) -> None:
     assert sum(p.count for _, _, p in points) >= 3
     # heartbeats every 0.25 s: one falls inside each 0.4 s block and runs >= 0.15 s late
     assert max(p.max for _, _, p in points) >= 0.1
+
+
+def test_task_count_per_loop(otlp_receiver: OtlpReceiver) -> None:
+    env = run_env(otlp_receiver, "script")
+    result = subprocess.run(pyrometer_run(sys.executable, str(APPS / "tasks_loop.py")),
+                            env={**os.environ, **env}, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "done"
+    otlp_receiver.wait_for(
+        lambda: len(otlp_receiver.metric_points("pyrometer.asyncio.tasks")) >= 2, timeout=20
+    )
+    counts: dict[str, set[int]] = {}
+    for _, metric, p in otlp_receiver.metric_points("pyrometer.asyncio.tasks"):
+        assert metric.WhichOneof("data") == "gauge" and metric.unit == "{task}"
+        a = attrs(p.attributes)
+        assert isinstance(a["thread.id"], int)
+        counts.setdefault(a["thread.name"], set()).add(p.as_int)
+    # Each loop: its main task plus the waiters it holds (the last reading may be taken while
+    # the waiters finish, so it can be lower, never higher).
+    assert set(counts) == {"MainThread", "side-loop"}
+    assert max(counts["MainThread"]) == 6
+    assert max(counts["side-loop"]) == 3
 
 
 def test_patch_unpatch() -> None:

@@ -1,5 +1,7 @@
-"""asyncio: every event loop that starts running is handed to the runtime's loop-lag probe
-(``pyrometer.runtime.watch_loop``), whose lateness goes out as ``pyrometer.asyncio.loop_lag``.
+"""asyncio: every event loop that starts running is handed to the runtime's loop probe
+(``pyrometer.runtime.watch_loop``): its heartbeat's lateness goes out as the
+``pyrometer.asyncio.loop_lag`` histogram, and about once a second the loop's unfinished tasks as
+the ``pyrometer.asyncio.tasks`` gauge (one series per loop thread).
 
 Hooked at ``BaseEventLoop.run_forever``, which ``asyncio.run`` and ``run_until_complete`` use;
 uvloop's C loop does not go through it and is not watched.
