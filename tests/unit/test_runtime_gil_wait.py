@@ -120,3 +120,67 @@ def test_gil_wait_metrics_are_exported(otlp_receiver: OtlpReceiver) -> None:
     }
     assert set(out["spinners"]) <= set(per_thread), per_thread
     assert all(0 < r <= 1 for r in per_thread.values())
+
+
+FORK_CODE = """
+    import threading
+    start(gil_duty=1.0)
+    n._test_emit_spans(1, "warm-up", keep=False)
+
+    def contend(seconds):
+        stop = False
+        def spin():
+            x = 0
+            while not stop:
+                x += 1
+        spinners = [threading.Thread(target=spin) for _ in range(2)]
+        for t in spinners:
+            t.start()
+        n.gil_stats()  # map them
+        time.sleep(seconds)
+        stop = True
+        for t in spinners:
+            t.join()
+        return [t.native_id for t in spinners]
+
+    def syscall_files(pid):
+        out = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(f"/proc/{pid}/task/") and target.endswith("/syscall"):
+                out.append(target)
+        return out
+
+    contend(0.5)
+    parent = os.getpid()
+    parent_files = len(syscall_files(parent))
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        inherited = syscall_files(parent)  # the fork handler closed them
+        fresh = n.gil_stats()["wait_ticks"]
+        n._test_emit_spans(1, "child", keep=False)  # restarts the native threads
+        spinners = contend(1.0)
+        s = n.gil_stats()
+        waits = {tid: s["wait_by_thread"].get(tid, (0, 0))[1] for tid in spinners}
+        os.write(w, json.dumps({"inherited": inherited, "fresh": fresh, "waits": waits}).encode())
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 65536):
+        data += chunk
+    os.waitpid(pid, 0)
+    emit({"parent_files": parent_files, "child": json.loads(data)})
+"""
+
+
+def test_wait_sampling_restarts_in_a_forked_child(otlp_receiver: OtlpReceiver) -> None:
+    out = run_child(FORK_CODE, otlp_receiver.endpoint)
+    assert out["parent_files"] > 0  # the parent kept its threads' files open
+    child = out["child"]
+    assert child["inherited"] == []  # none of the parent's descriptors survive in the child
+    assert child["fresh"] == 0  # counters start from zero in the child
+    assert all(w > 0 for w in child["waits"].values()), child["waits"]
