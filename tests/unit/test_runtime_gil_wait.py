@@ -184,3 +184,40 @@ def test_wait_sampling_restarts_in_a_forked_child(otlp_receiver: OtlpReceiver) -
     assert child["inherited"] == []  # none of the parent's descriptors survive in the child
     assert child["fresh"] == 0  # counters start from zero in the child
     assert all(w > 0 for w in child["waits"].values()), child["waits"]
+
+
+INTERVAL_CODE = """
+    import sys, threading
+    start(gil_duty=1.0)
+    n._test_emit_spans(1, "warm-up", keep=False)
+
+    def mean_wait(switch_interval):
+        sys.setswitchinterval(switch_interval)
+        stop = False
+        def spin():
+            x = 0
+            while not stop:
+                x += 1
+        spinners = [threading.Thread(target=spin) for _ in range(2)]
+        for t in spinners:
+            t.start()
+        a = n.gil_stats()
+        time.sleep(1.5)
+        b = n.gil_stats()
+        stop = True
+        for t in spinners:
+            t.join()
+        episodes = b["wait_episodes"] - a["wait_episodes"]
+        return (b["wait_episode_seconds"] - a["wait_episode_seconds"]) / max(episodes, 1), episodes
+
+    emit({"short": mean_wait(0.005), "long": mean_wait(0.05)})
+"""
+
+
+def test_waits_lengthen_with_the_switch_interval(otlp_receiver: OtlpReceiver) -> None:
+    # A spinner waits about one switch interval for the other to be asked to drop the GIL, so
+    # 10x the interval gives much longer recorded waits: the episodes measure real waits.
+    out = run_child(INTERVAL_CODE, otlp_receiver.endpoint)
+    (short_mean, short_n), (long_mean, long_n) = out["short"], out["long"]
+    assert short_n > 0 and long_n > 0
+    assert long_mean > 2 * short_mean, out
