@@ -43,6 +43,8 @@ def cursor_class(base: type) -> type:
         return cls
 
     class TracedCursor(base):  # type: ignore[misc, valid-type]
+        __slots__ = ()  # no __dict__/__weakref__ the app's cursors would not have
+
         def execute(self, sql: Any, *args: Any, **kwargs: Any) -> Any:
             return dbapi.traced_with(
                 _NAME, _SYSTEM, sql, _attrs_of(self.connection), super().execute, sql, *args,
@@ -73,6 +75,10 @@ def connection_class(base: type) -> type:
     traced_default = cursor_class(default_cursor)
 
     class TracedConnection(base):  # type: ignore[misc, valid-type]
+        # Only our slot: like the C type, the app cannot set other attributes or take weakrefs
+        # unless its own factory class allows them.
+        __slots__ = ("_pyrometer_attrs",)
+
         def cursor(self, *args: Any, **kwargs: Any) -> Any:
             factory = kwargs.pop("factory", args[0] if args else default_cursor)
             if isinstance(factory, type) and issubclass(factory, default_cursor):
