@@ -73,9 +73,9 @@ class PerThread {
 
   // The calling thread's slot, created on first use (allocates once).
   Slot* local() {
-    Holder& h = holder();
-    if (h.last_reg == reg_.get()) return h.last_slot;
-    return local_slow(h);
+    Last& last = last_used();  // trivially destructible: no TLS guard to check
+    if (last.reg == reg_.get()) return last.slot;
+    return local_slow(holder(), last);
   }
 
   // Calls fn(S&) for every live thread's state, each under its slot lock.
@@ -135,13 +135,21 @@ class PerThread {
 
   // One per thread and S: the slots of this thread in every owner.
   struct Holder {
-    Registry* last_reg = nullptr;
-    Slot* last_slot = nullptr;
     std::vector<Entry> entries;
     ~Holder() {
+      last_used() = Last{};  // a later local() on this thread starts afresh
       for (auto& [reg, slot] : entries) retire(*reg, slot);
     }
   };
+  // The thread's most recently used slot (a cache of one Holder entry).
+  struct Last {
+    Registry* reg = nullptr;
+    Slot* slot = nullptr;
+  };
+  static Last& last_used() {
+    thread_local Last last;
+    return last;
+  }
 
   static void retire(Registry& reg, Slot* slot) {
     std::lock_guard<std::mutex> lock(reg.mu);
@@ -161,7 +169,7 @@ class PerThread {
     return h;
   }
 
-  Slot* local_slow(Holder& h) {
+  Slot* local_slow(Holder& h, Last& last) {
     Slot* slot = nullptr;
     for (auto it = h.entries.begin(); it != h.entries.end();) {
       if (it->first == reg_) {
@@ -190,8 +198,8 @@ class PerThread {
       }
       h.entries.emplace_back(reg_, slot);
     }
-    h.last_reg = reg_.get();
-    h.last_slot = slot;
+    last.reg = reg_.get();
+    last.slot = slot;
     return slot;
   }
 

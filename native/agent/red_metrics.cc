@@ -2,9 +2,12 @@
 // delta export as OTLP exponential histograms and sums.
 #include "agent/red_metrics.h"
 
+// Inlined: the short-input path is a few instructions, not a call.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <string_view>
 #include <vector>
@@ -79,6 +82,10 @@ uint64_t mix(uint64_t x) {
   x *= 0xff51afd7ed558ccdull;
   x ^= x >> 33;
   return x;
+}
+
+bool same_text(const std::string& a, std::string_view b) {
+  return a.size() == b.size() && (b.empty() || std::memcmp(a.data(), b.data(), b.size()) == 0);
 }
 
 // Hash of everything that identifies a key (not db_text/db_summary, which
@@ -232,7 +239,8 @@ RedMetrics::LocalAgg* RedMetrics::ThreadRed::find(const RedKeyView& v) const {
     LocalAgg* e = table[i];
     if (e == nullptr) return nullptr;
     if (e->hash == v.hash && e->family == v.family && e->kind == v.kind && e->status == v.status &&
-        e->name == v.name && e->db_system == v.db_system) {
+        same_text(e->name, v.name) &&
+        (v.family != RedFamily::kDb || same_text(e->db_system, v.db_system))) {
       return e;
     }
   }

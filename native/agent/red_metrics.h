@@ -58,10 +58,10 @@ struct RedKeyView {
 // keys (PerThread, found by a precomputed hash; no string is built unless the
 // thread sees the key for the first time), under a lock only it and the
 // collector take. A thread's entry is published into the shared aggregate
-// (16 mutex-striped shards) every kPublishEvery spans, at collect() (every
+// (16 mutex-striped shards) every kPublishEvery spans of a key, at collect() (every
 // metrics interval, so also at flush() and shutdown), and when the thread
 // exits — so counts and histograms are exact. The p99 oracle reads the
-// shared aggregate, so it lags by at most kPublishEvery spans per thread.
+// shared aggregate, so it lags by at most kPublishEvery spans per thread and key.
 // Cardinality: at most max_keys_per_family keys per family; later keys fold
 // into name "__other__" and are counted in overflowed().
 class RedMetrics : public MetricsSource {
@@ -77,7 +77,7 @@ class RedMetrics : public MetricsSource {
   bool above_p99(const SpanRecord& span) const;
   static constexpr uint64_t kMinSamplesForP99 = 100;
   // A thread publishes a key's spans to the shared aggregate after this many.
-  static constexpr uint64_t kPublishEvery = 64;
+  static constexpr uint64_t kPublishEvery = 256;
   // Keys a thread keeps locally; spans of further keys go straight to the
   // shared aggregate (bounds memory: each key holds one histogram, ~2 KB).
   static constexpr size_t kMaxLocalKeys = 256;
