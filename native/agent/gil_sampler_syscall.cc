@@ -123,8 +123,9 @@ bool SyscallFiles::read(uint64_t tid, ProcSyscall* out) {
     }
     ssize_t n = ::pread(it->second, buf, sizeof(buf) - 1, 0);
     if (n > 0) {
-      return parse_proc_syscall(std::string_view(buf, static_cast<size_t>(n)), out) ||
-             (++errors_, false);
+      if (parse_proc_syscall(std::string_view(buf, static_cast<size_t>(n)), out)) return true;
+      ++errors_;  // a format this parser does not know: counted, reported by gil_stats()
+      return false;
     }
     // The task behind this descriptor exited (ESRCH, or 0 bytes): the tid may
     // now name another thread, so reopen by number once.
