@@ -356,17 +356,46 @@ void ProfileSet::serialize(std::string* out) const {
   traces_.serialize(&dict, &section);
   std::string d;
   dict.serialize(&d);
+  out->push_back('\0');  // v2 marker: a v1 file starts with a non-empty dictionary's length
+  put_varint(out, kProfileFileVersion);
   put_bytes(out, d);
-  out->append(body);
+  put_bytes(out, body);
   out->append(section);
 }
 
 Status ProfileSet::parse(std::string_view in) {
   ByteReader r(in);
+  bool v2 = !in.empty() && in[0] == '\0';
+  if (v2) {
+    std::string_view marker;
+    uint64_t version = 0;
+    if (!r.raw(1, &marker) || !r.varint(&version) || version != kProfileFileVersion) {
+      return Status::corruption("profile file version");
+    }
+  }
   std::string_view dbytes;
   Dictionary dict;
   if (!r.bytes(&dbytes) || !dict.parse(dbytes).ok())
     return Status::corruption("profile dictionary");
+  Status s;
+  if (v2) {
+    std::string_view body;
+    if (!r.bytes(&body)) return Status::corruption("profile rows length");
+    if (trace_only_.empty()) {
+      ByteReader rows(body);
+      s = parse_rows(&rows, dict);
+      if (s.ok() && !rows.done()) s = Status::corruption("profile rows: trailing bytes");
+    }
+  } else {
+    s = parse_rows(&r, dict);
+  }
+  if (!s.ok()) return s;
+  if (!r.done()) return traces_.parse(&r, dict, trace_only_);
+  return Status::ok_status();
+}
+
+Status ProfileSet::parse_rows(ByteReader* reader, const Dictionary& dict) {
+  ByteReader& r = *reader;
   uint64_t n;
   if (!r.varint(&n)) return Status::corruption("profile count");
   for (uint64_t i = 0; i < n; ++i) {
@@ -405,7 +434,6 @@ Status ProfileSet::parse(std::string_view in) {
     }
     merge(row);
   }
-  if (!r.done()) return traces_.parse(&r, dict);
   return Status::ok_status();
 }
 

@@ -18,6 +18,7 @@
 namespace pyrometer::server::store {
 
 inline constexpr size_t kProfileMaxStacksPerRow = 50000;  // beyond: folded into "[truncated]"
+inline constexpr uint64_t kProfileFileVersion = 2;        // the profiles file layout written
 
 // Not thread-safe; the head locks around it.
 class ProfileSet {
@@ -39,8 +40,15 @@ class ProfileSet {
   uint64_t min_minute() const;
   uint64_t max_minute() const;
 
+  // The block's profiles file (docs/storage-format.md). parse() merges a
+  // file into this set; it reads both layouts (v1: rows then an optional
+  // trace index; v2: a 0x00 marker and the rows length-prefixed, so a trace
+  // lookup skips them).
   void serialize(std::string* out) const;
   Status parse(std::string_view in);
+  // For trace lookups: later parse() calls skip the merged rows and keep only
+  // this trace's (16 raw bytes) index entries.
+  void set_trace_only(std::string trace_id) { trace_only_ = std::move(trace_id); }
 
  private:
   struct Entry {
@@ -50,10 +58,12 @@ class ProfileSet {
   };
   using Key = std::tuple<uint64_t, std::string, std::string, std::string>;
   void add_stack(Entry* e, std::string stack, const std::vector<int64_t>& values);
+  Status parse_rows(ByteReader* r, const Dictionary& dict);
   void index_sample(std::string_view trace_id, std::string_view span_id, const ProfileLabels& l,
                     std::string_view stack, int64_t count);
   std::map<Key, Entry> rows_;
   ProfileTraceIndex traces_;
+  std::string trace_only_;
   size_t bytes_ = 0;
   uint64_t unindexed_ = 0;
 };

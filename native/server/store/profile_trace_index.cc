@@ -105,7 +105,8 @@ void ProfileTraceIndex::serialize(Dictionary* dict, std::string* out) const {
   }
 }
 
-Status ProfileTraceIndex::parse(ByteReader* r, const Dictionary& dict) {
+Status ProfileTraceIndex::parse(ByteReader* r, const Dictionary& dict,
+                                std::string_view only_trace) {
   std::string_view magic;
   if (!r->raw(kMagic.size(), &magic) || magic != kMagic) {
     return Status::corruption("profile trace index magic");
@@ -144,7 +145,9 @@ Status ProfileTraceIndex::parse(ByteReader* r, const Dictionary& dict) {
           stack.append(frame);
         }
         if (!r->varint(&count)) return Status::corruption("profile trace count");
-        add(trace, span, service, type, minute * kMinuteNanos, stack, unzigzag(count));
+        if (only_trace.empty() || trace == only_trace) {
+          add(trace, span, service, type, minute * kMinuteNanos, stack, unzigzag(count));
+        }
       }
     }
   }

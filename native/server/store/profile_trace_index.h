@@ -47,9 +47,10 @@ class ProfileTraceIndex {
   // docs/storage-format.md); frames and strings are interned in `dict`, the
   // file's dictionary. Writes nothing when empty.
   void serialize(Dictionary* dict, std::string* out) const;
-  // Reads a section written by serialize() and merges it in; `r` is past
-  // the rows. Corruption on a malformed section.
-  Status parse(ByteReader* r, const Dictionary& dict);
+  // Reads a section written by serialize() and merges it in (only trace
+  // `only_trace` when non-empty); `r` is past the rows. Corruption on a
+  // malformed section.
+  Status parse(ByteReader* r, const Dictionary& dict, std::string_view only_trace = {});
 
   static constexpr std::string_view kMagic = "PTX1";
 

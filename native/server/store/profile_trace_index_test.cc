@@ -143,6 +143,55 @@ TEST(ProfileTraceIndex, SurvivesSerializeParseAndMerging) {
   EXPECT_EQ(got[raw(kSpanB)]["main app.py:3;handler app.py:12"], 15);
 }
 
+TEST(ProfileTraceIndex, TraceOnlyReadsSkipTheMergedRows) {
+  ProfileSet set;
+  ASSERT_TRUE(set.add_pprof(labelled_profile(), {"shop", "w1", "/pay", "cpu", kT0}).ok());
+  std::string file;
+  set.serialize(&file);
+  ASSERT_EQ(file[0], '\0');  // v2
+  ProfileSet only;
+  only.set_trace_only(raw(kTraceHex));
+  ASSERT_TRUE(only.parse(file).ok());
+  EXPECT_EQ(only.size(), 0u);
+  expect_indexed(only, 1);
+  ProfileSet other;
+  other.set_trace_only(std::string(16, 'x'));
+  ASSERT_TRUE(other.parse(file).ok());
+  std::vector<ProfileRow> rows;
+  other.collect(trace_filter(), &rows);
+  EXPECT_TRUE(rows.empty());
+}
+
+TEST(ProfileTraceIndex, VersionOneFilesStillParse) {
+  // The layout written before v2: dictionary, then the rows, nothing else.
+  Dictionary dict;
+  uint32_t frame = dict.intern("f x.py:2");
+  std::string d, v1;
+  dict.serialize(&d);
+  put_bytes(&v1, d);
+  put_varint(&v1, 1);  // one row
+  put_varint(&v1, kT0 / kMinuteNanos);
+  put_bytes(&v1, "s");
+  put_bytes(&v1, "/");
+  put_bytes(&v1, "cpu");
+  put_varint(&v1, 3);  // uploads
+  put_varint(&v1, 1);
+  put_bytes(&v1, "samples/count");
+  put_varint(&v1, 1);  // one stack
+  put_varint(&v1, 1);
+  put_varint(&v1, frame);
+  put_varint(&v1, 1);
+  put_varint(&v1, zigzag(4));
+  ProfileSet back;
+  ASSERT_TRUE(back.parse(v1).ok());
+  std::vector<ProfileRow> rows;
+  back.collect({}, &rows);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].uploads, 3);
+  EXPECT_EQ(rows[0].samples.at(0).frames, std::vector<std::string>{"f x.py:2"});
+  EXPECT_EQ(rows[0].samples.at(0).values, std::vector<int64_t>{4});
+}
+
 TEST(ProfileTraceIndex, FilesWithoutTheSectionStillParse) {
   pprof::Profile p;
   p.string_table = {"", "samples", "count", "f", "x.py"};

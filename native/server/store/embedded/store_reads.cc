@@ -141,6 +141,7 @@ Status EmbeddedStore::read_profiles(const ProfileFilter& f, std::vector<ProfileR
   for (const auto& b : view.blocks) {
     if (b->meta().profile_rows == 0 || !b->overlaps(f.start_unix_nano, f.end_unix_nano)) continue;
     ProfileSet set;
+    if (!f.trace_id.empty()) set.set_trace_only(f.trace_id);  // skip the merged rows
     Status s = b->read_profiles(&set);
     if (!s.ok()) {
       note_block_error(*b, s);
