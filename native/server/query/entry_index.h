@@ -27,11 +27,14 @@ class EntryIndex {
   }
 
  private:
-  static std::string key(std::string_view trace_id, std::string_view service) {
-    std::string k(trace_id);
-    k += service;
-    return k;
+  // Built in a reused buffer: a trace id plus a service name is past the
+  // small-string size, and a fresh string per span was a malloc per lookup.
+  const std::string& key(std::string_view trace_id, std::string_view service) const {
+    scratch_.assign(trace_id);
+    scratch_ += service;
+    return scratch_;
   }
+  mutable std::string scratch_;
   std::unordered_map<std::string, std::string> map_;
 };
 

@@ -50,11 +50,13 @@ void handle_queries(store::Store* store, const http::Request& rq, http::Response
   f.end_unix_nano = lp.range.end_unix_nano;
   f.service = lp.service;
   common::NormalizedSql norm;
-  // Only DB spans are grouped: read those, then the entry spans of just their
-  // traces (for the callers).
+  // Only DB spans and entry spans (for the callers) are needed: one pass over
+  // both classes decodes each page once (DB calls are common, so a second
+  // pass over their traces' pages would read nearly every page again).
   store::SpanFilter db = f;
-  db.any_of = store::kSpanClassDb;
+  db.any_of = store::kSpanClassDb | store::kSpanClassEntry;
   common::Status st = store->scan_spans(db, [&](const store::SpanRow& s) {
+    entries.observe(s);
     std::string_view system = attr_str(s.attributes, "db.system");
     if (system.empty()) system = attr_str(s.attributes, "db.system.name");
     if (system.empty()) return true;
@@ -92,20 +94,6 @@ void handle_queries(store::Store* store, const http::Request& rq, http::Response
     if (g.pending.size() < 4096) g.pending.emplace_back(s.trace_id, s.service);
     return true;
   });
-  if (!st.ok()) return json_error(500, "scanning spans: " + st.to_string(), res);
-  store::TraceIdSet ids;
-  for (const auto& [k, g] : groups) {
-    for (const auto& p : g.pending) ids.insert(p.first);
-  }
-  if (!ids.empty()) {
-    store::SpanFilter entry = f;
-    entry.any_of = store::kSpanClassEntry;
-    entry.trace_ids = &ids;
-    st = store->scan_spans(entry, [&](const store::SpanRow& s) {
-      if (ids.find(s.trace_id) != ids.end()) entries.observe(s);
-      return true;
-    });
-  }
   if (!st.ok()) return json_error(500, "scanning spans: " + st.to_string(), res);
   std::vector<Group*> rows;
   for (auto& [k, g] : groups) {

@@ -159,10 +159,9 @@ void handle_search(store::Store* store, const http::Request& rq, http::Response*
     } else {
       pre.service = q.service;
     }
+    pre.ids_only = true;
     st = store->scan_spans(pre, [&](const store::SpanRow& s) {
-      if (q.status == "error" ? s.status_code == 2 : s.service == q.service) {
-        candidates.insert(s.trace_id);
-      }
+      candidates.insert(s.trace_id);
       return true;
     });
     if (!st.ok()) return json_error(500, "scanning spans: " + st.to_string(), res);

@@ -116,7 +116,7 @@ Status Block::scan_spans(const SpanFilter& f, const std::function<bool(const Spa
       decoded[kSpanService] = true;
     }
     if (s.ok() && f.any_of != 0) s = read(n_cols, p, &classes);
-    if (s.ok() && f.trace_ids != nullptr) {
+    if (s.ok() && (f.trace_ids != nullptr || f.ids_only)) {
       s = read(kSpanTraceId, p, &t.col(kSpanTraceId));
       decoded[kSpanTraceId] = true;
     }
@@ -135,6 +135,17 @@ Status Block::scan_spans(const SpanFilter& f, const std::function<bool(const Spa
       hits.push_back(static_cast<uint32_t>(r));
     }
     if (hits.empty()) continue;
+    if (f.ids_only && !by_value) {
+      for (uint32_t r : hits) {
+        row.trace_id.assign(std::string_view(t.col(kSpanTraceId).bytes).substr(r * 16, 16));
+        row.start_time_unix_nano = start[r];
+        if (!visit(row)) {
+          *stopped = true;
+          return Status::ok_status();
+        }
+      }
+      continue;
+    }
     for (size_t c = 0; s.ok() && c < n_cols; ++c) {
       if (!decoded[c]) s = read(c, p, &t.col(static_cast<int>(c)));
     }

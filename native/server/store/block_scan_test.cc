@@ -199,6 +199,30 @@ TEST_F(BlockScanTest, ClassesServicesAndTraceSetsMatchBruteForce) {
     EXPECT_EQ(scanned(*b, filters[i]), want) << "filter " << i;
     if (i != 5) EXPECT_FALSE(want.empty()) << "filter " << i;
   }
+  // ids_only visits the same rows, carrying their trace id and start.
+  for (size_t i : {0, 3, 4}) {
+    SpanFilter ids_only = filters[i];
+    ids_only.ids_only = true;
+    std::multiset<std::string> want, got;
+    bool stopped = false;
+    ASSERT_TRUE(b->scan_spans(
+                     filters[i],
+                     [&](const SpanRow& r) {
+                       want.insert(r.trace_id + std::to_string(r.start_time_unix_nano));
+                       return true;
+                     },
+                     &stopped)
+                    .ok());
+    ASSERT_TRUE(b->scan_spans(
+                     ids_only,
+                     [&](const SpanRow& r) {
+                       got.insert(r.trace_id + std::to_string(r.start_time_unix_nano));
+                       return true;
+                     },
+                     &stopped)
+                    .ok());
+    EXPECT_EQ(got, want) << "filter " << i;
+  }
   // A class no row has selects no page at all.
   Table plain(&span_schema());
   otlp::TracesRequest req;

@@ -126,13 +126,16 @@ struct SpanFilter {
   std::string service;
   std::string name;
   std::string route;  // attribute http.route
-  // Pushdown hints. A store visits every row that passes the fields above and
-  // these; it may also visit rows that fail these two (callers re-check what
-  // they rely on). any_of: 0 = every row, else a row in at least one SpanClass.
+  // Pushdown, which blocks answer from per-page summaries and a per-row class
+  // column. any_of: 0 = every row, else only rows in at least one SpanClass.
   uint32_t any_of = 0;
   // Only spans of these traces (16 raw bytes each); null = every trace. The
   // set must outlive the scan.
   const TraceIdSet* trace_ids = nullptr;
+  // The caller reads only trace_id and start_time_unix_nano of visited rows:
+  // a store may leave every other field empty (blocks then decode only the
+  // filter columns and the trace-id column).
+  bool ids_only = false;
 };
 
 // One metric data point. Number points fill `value`/`is_int`; histogram and
