@@ -20,7 +20,9 @@ struct CompactionLimits {
   uint64_t max_duration_nanos = 2ull * 3600 * 1000000000ull;
 };
 
-// Runs (>= 2 blocks, adjacent in time order) whose merge stays within limits.
+// Runs (>= 2 blocks, adjacent in time order) whose merge stays within limits,
+// once closed (the next block would not fit) or kMinOpenRunBlocks long.
+inline constexpr size_t kMinOpenRunBlocks = 4;
 std::vector<std::vector<std::shared_ptr<Block>>> plan_compactions(
     const std::vector<std::shared_ptr<Block>>& blocks, const CompactionLimits& limits);
 

@@ -1,5 +1,5 @@
-// CRC32C, table driven (slicing-by-8) so it needs no CPU feature detection;
-// ~1.5 GB/s, far above what fdatasync lets the WAL write.
+// CRC32C: the SSE4.2 instruction where the CPU has it, else table driven
+// (slicing-by-8, ~1.5 GB/s). Both give the same values (crc32c_test.cc).
 #include "server/store/crc32c.h"
 
 #include <array>
@@ -26,9 +26,41 @@ struct Tables {
 
 constexpr Tables kTables;
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PYROMETER_CRC32C_SSE42 1
+// SSE4.2's crc32 instruction computes exactly CRC32C, 8 bytes per instruction
+// (~10x the table): the WAL checksums every request body under ingest load.
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t crc, const void* data, size_t n) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint64_t c = ~crc;
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = __builtin_ia32_crc32di(c, v);
+    p += 8;
+    n -= 8;
+  }
+  auto c32 = static_cast<uint32_t>(c);
+  while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+  return ~c32;
+}
+
+bool have_sse42() {
+  static const bool kHave = __builtin_cpu_supports("sse4.2");
+  return kHave;
+}
+#endif
+
 }  // namespace
 
 uint32_t crc32c_extend(uint32_t crc, const void* data, size_t n) {
+#ifdef PYROMETER_CRC32C_SSE42
+  if (have_sse42()) return crc32c_sse42(crc, data, n);
+#endif
+  return crc32c_extend_portable(crc, data, n);
+}
+
+uint32_t crc32c_extend_portable(uint32_t crc, const void* data, size_t n) {
   const auto* p = static_cast<const uint8_t*>(data);
   uint32_t c = ~crc;
   const auto& t = kTables.t;

@@ -32,10 +32,15 @@ Status GroupCommit::start() {
 }
 
 Status GroupCommit::append(WalRecordType type, std::string_view payload) {
+  // The checksum pass over the payload runs before taking the lock; only the
+  // copy into the shared batch is serialized.
+  char header[kWalRecordHeaderSize];
+  wal_record_header(type, payload, header);
   std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) return Status::unavailable("WAL is closed");
   if (batch_.empty()) batch_started_ = std::chrono::steady_clock::now();
-  wal_frame_record(type, payload, &batch_);
+  batch_.append(header, kWalRecordHeaderSize);
+  batch_.append(payload);
   uint64_t mine = filling_batch_;
   work_cv_.notify_one();
   done_cv_.wait(lock, [&] { return completed_batch_ >= mine; });
@@ -53,7 +58,10 @@ void GroupCommit::run() {
       work_cv_.wait_until(lock, deadline,
                           [&] { return stopping_ || batch_.size() >= options_.max_batch_bytes; });
     }
-    std::string batch;
+    // The filled batch goes to the writer; the callers fill the previous
+    // batch's buffer, so a steady load does not regrow one every time.
+    std::string batch = std::move(spare_);
+    batch.clear();
     batch.swap(batch_);
     uint64_t id = filling_batch_++;
     writing_ = true;
@@ -87,6 +95,7 @@ void GroupCommit::run() {
         it = it->first + 64 < id ? failed_batches_.erase(it) : std::next(it);
       }
     }
+    if (batch.capacity() <= 2 * options_.max_batch_bytes) spare_ = std::move(batch);
     completed_batch_ = id;
     done_cv_.notify_all();
   }
@@ -114,7 +123,8 @@ void GroupCommit::stop() {
 
 uint64_t GroupCommit::pending_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return batch_.size();
+  // Capacity, not size: the reused buffers hold their memory between batches.
+  return batch_.capacity() + spare_.capacity();
 }
 
 uint64_t GroupCommit::current_seq() const {

@@ -52,6 +52,7 @@ class GroupCommit {
   // Flushes what is queued and joins the writer. Idempotent.
   void stop();
 
+  // Heap bytes of the batch buffers (queued records and the reused buffer).
   uint64_t pending_bytes() const;
   uint64_t current_seq() const;
   GroupCommitStats stats() const;
@@ -68,6 +69,7 @@ class GroupCommit {
   std::condition_variable work_cv_;  // writer waits for records
   std::condition_variable done_cv_;  // callers wait for their batch
   std::string batch_;                // framed records of the batch being filled
+  std::string spare_;                // the last written batch's buffer, reused
   std::chrono::steady_clock::time_point batch_started_;
   uint64_t filling_batch_ = 1;    // id of the batch appends currently join
   uint64_t completed_batch_ = 0;  // every batch <= this is done

@@ -155,14 +155,14 @@ bool is_pyrometer_resource(const otlp::Resource& res) {
 
 RollupRow* RollupSet::row_for(uint64_t minute, std::string_view service, std::string_view route,
                               uint8_t kind, std::string_view status_class) {
-  Key key{minute, std::string(service), std::string(route), kind, std::string(status_class)};
-  auto it = rows_.find(key);
+  auto it = rows_.find(KeyView{minute, service, route, kind, status_class});
   if (it != rows_.end()) return &it->second;
   if (rows_.size() >= kRollupMaxKeys) {
     ++dropped_;
     return nullptr;
   }
-  RollupRow& r = rows_[key];
+  RollupRow& r =
+      rows_[Key{minute, std::string(service), std::string(route), kind, std::string(status_class)}];
   r.minute_unix_nano = minute;
   r.service.assign(service);
   r.route.assign(route);

@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 #include "common/otlp_model.h"
@@ -49,9 +50,13 @@ class RollupSet {
 
  private:
   using Key = std::tuple<uint64_t, std::string, std::string, uint8_t, std::string>;
+  // Looked up without building a Key (std::less<> compares tuples element-wise),
+  // so finding an existing row allocates nothing: this runs once per span.
+  using KeyView =
+      std::tuple<uint64_t, std::string_view, std::string_view, uint8_t, std::string_view>;
   RollupRow* row_for(uint64_t minute, std::string_view service, std::string_view route,
                      uint8_t kind, std::string_view status_class);
-  std::map<Key, RollupRow> rows_;
+  std::map<Key, RollupRow, std::less<>> rows_;
   size_t bytes_ = 0;
   int64_t dropped_ = 0;
 };

@@ -116,7 +116,7 @@ void put_value(uint8_t type, std::string_view str, int64_t i, double d, Dictiona
 }
 
 // Reads one value; with `to` set, re-encodes it into `out` under `to`'s ids.
-bool read_value(ByteReader* r, const Dictionary& dict, AttrValue* v, Dictionary* to,
+bool read_value(ByteReader* r, const Dictionary& dict, AttrValue* v, DictRemap* to,
                 std::string* out) {
   std::string_view t;
   if (!r->raw(1, &t)) return false;
@@ -125,10 +125,10 @@ bool read_value(ByteReader* r, const Dictionary& dict, AttrValue* v, Dictionary*
   std::string_view str;
   int64_t i = 0;
   double d = 0;
+  uint64_t id = 0;
   if (is_stringish(type)) {
-    uint64_t id;
     if (!r->varint(&id) || id >= dict.size()) return false;
-    str = dict.at(static_cast<uint32_t>(id));
+    if (v) str = dict.at(static_cast<uint32_t>(id));
   } else if (type == static_cast<uint8_t>(VT::kBool) || type == static_cast<uint8_t>(VT::kInt)) {
     uint64_t z;
     if (!r->varint(&z)) return false;
@@ -142,19 +142,26 @@ bool read_value(ByteReader* r, const Dictionary& dict, AttrValue* v, Dictionary*
     v->i = i;
     v->d = d;
   }
-  if (to) put_value(type, str, i, d, to, out);
+  if (to) {
+    if (is_stringish(type)) {
+      out->push_back(static_cast<char>(type));
+      put_varint(out, to->id(static_cast<uint32_t>(id)));
+    } else {
+      put_value(type, str, i, d, nullptr, out);
+    }
+  }
   return true;
 }
 
-bool read_attrs(ByteReader* r, const Dictionary& dict, std::vector<Attribute>* attrs,
-                Dictionary* to, std::string* out) {
+bool read_attrs(ByteReader* r, const Dictionary& dict, std::vector<Attribute>* attrs, DictRemap* to,
+                std::string* out) {
   uint64_t n;
   if (!r->varint(&n)) return false;
   if (to) put_varint(out, n);
   for (uint64_t k = 0; k < n; ++k) {
     uint64_t key;
     if (!r->varint(&key) || key >= dict.size()) return false;
-    if (to) put_varint(out, to->intern(dict.at(static_cast<uint32_t>(key))));
+    if (to) put_varint(out, to->id(static_cast<uint32_t>(key)));
     Attribute* a = nullptr;
     if (attrs) {
       attrs->emplace_back();
@@ -166,7 +173,7 @@ bool read_attrs(ByteReader* r, const Dictionary& dict, std::vector<Attribute>* a
   return true;
 }
 
-bool read_extras(ByteReader* r, const Dictionary& dict, SpanRow* row, Dictionary* to,
+bool read_extras(ByteReader* r, const Dictionary& dict, SpanRow* row, DictRemap* to,
                  std::string* out) {
   uint64_t n;
   if (!r->varint(&n)) return false;
@@ -183,7 +190,7 @@ bool read_extras(ByteReader* r, const Dictionary& dict, SpanRow* row, Dictionary
     }
     if (to) {
       put_varint(out, time);
-      put_varint(out, to->intern(dict.at(static_cast<uint32_t>(name))));
+      put_varint(out, to->id(static_cast<uint32_t>(name)));
     }
     if (!read_attrs(r, dict, ev ? &ev->attributes : nullptr, to, out)) return false;
   }
@@ -204,7 +211,7 @@ bool read_extras(ByteReader* r, const Dictionary& dict, SpanRow* row, Dictionary
     if (to) {
       put_bytes(out, tid);
       put_bytes(out, sid);
-      put_varint(out, to->intern(dict.at(static_cast<uint32_t>(ts))));
+      put_varint(out, to->id(static_cast<uint32_t>(ts)));
     }
     if (!read_attrs(r, dict, link ? &link->attributes : nullptr, to, out)) return false;
   }
@@ -327,19 +334,34 @@ bool decode_extras(ByteReader* r, const Dictionary& dict, SpanRow* row) {
   return read_extras(r, dict, row, nullptr, nullptr);
 }
 
-bool remap_attrs(std::string_view in, const Dictionary& from, Dictionary* to, std::string* out) {
+bool remap_attrs(std::string_view in, DictRemap* remap, std::string* out) {
   ByteReader r(in);
-  return read_attrs(&r, from, nullptr, to, out) && r.done();
+  return read_attrs(&r, remap->from(), nullptr, remap, out) && r.done();
+}
+
+bool remap_any(std::string_view in, DictRemap* remap, std::string* out) {
+  ByteReader r(in);
+  return read_value(&r, remap->from(), nullptr, remap, out) && r.done();
+}
+
+bool remap_extras(std::string_view in, DictRemap* remap, std::string* out) {
+  ByteReader r(in);
+  return read_extras(&r, remap->from(), nullptr, remap, out) && r.done();
+}
+
+bool remap_attrs(std::string_view in, const Dictionary& from, Dictionary* to, std::string* out) {
+  DictRemap remap(from, to);
+  return remap_attrs(in, &remap, out);
 }
 
 bool remap_any(std::string_view in, const Dictionary& from, Dictionary* to, std::string* out) {
-  ByteReader r(in);
-  return read_value(&r, from, nullptr, to, out) && r.done();
+  DictRemap remap(from, to);
+  return remap_any(in, &remap, out);
 }
 
 bool remap_extras(std::string_view in, const Dictionary& from, Dictionary* to, std::string* out) {
-  ByteReader r(in);
-  return read_extras(&r, from, nullptr, to, out) && r.done();
+  DictRemap remap(from, to);
+  return remap_extras(in, &remap, out);
 }
 
 bool find_string_attr(std::string_view encoded, const Dictionary& dict, std::string_view key,

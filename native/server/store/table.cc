@@ -41,6 +41,13 @@ Status Table::append_from(const Table& src, size_t row) {
 }
 
 Status Table::append_from_unchecked(const Table& src, size_t row) {
+  if (remap_src_ != src.dict_ || !remap_) {
+    remap_src_ = src.dict_;
+    remap_ = std::make_shared<DictRemap>(*src.dict_, dict_.get());
+    attr_set_ids_.clear();
+  }
+  DictRemap& remap = *remap_;
+  const size_t src_dict_size = src.dict_->size();
   std::string tmp;
   for (size_t c = 0; c < cols_.size(); ++c) {
     const ColumnSpec& spec = schema_->columns[c];
@@ -49,14 +56,21 @@ Status Table::append_from_unchecked(const Table& src, size_t row) {
       case ColumnKind::kInt: {
         uint64_t v = s.ints[row];
         if (spec.ref == ColumnRef::kDictId) {
-          v = dict_->intern(src.dict_->at(static_cast<uint32_t>(v)));
+          // An id past the source dictionary reads as "" (Dictionary::at).
+          v = v < src_dict_size ? remap.id(static_cast<uint32_t>(v)) : dict_->intern("");
         } else if (spec.ref == ColumnRef::kDictAttrSet) {
-          tmp.clear();
-          if (!remap_attrs(src.dict_->at(static_cast<uint32_t>(v)), *src.dict_, dict_.get(),
-                           &tmp)) {
-            return Status::corruption(std::string("bad attribute set in column ") + spec.name);
+          if (attr_set_ids_.size() < src_dict_size) attr_set_ids_.resize(src_dict_size, 0);
+          if (v < src_dict_size && attr_set_ids_[v] != 0) {
+            v = attr_set_ids_[v] - 1;
+          } else {
+            tmp.clear();
+            if (!remap_attrs(src.dict_->at(static_cast<uint32_t>(v)), &remap, &tmp)) {
+              return Status::corruption(std::string("bad attribute set in column ") + spec.name);
+            }
+            uint32_t id = dict_->intern(tmp);
+            if (v < src_dict_size) attr_set_ids_[v] = id + 1;
+            v = id;
           }
-          v = dict_->intern(tmp);
         }
         cols_[c].ints.push_back(v);
         break;
@@ -70,13 +84,13 @@ Status Table::append_from_unchecked(const Table& src, size_t row) {
         tmp.clear();
         switch (spec.ref) {
           case ColumnRef::kAttrs:
-            ok = remap_attrs(in, *src.dict_, dict_.get(), &tmp);
+            ok = remap_attrs(in, &remap, &tmp);
             break;
           case ColumnRef::kAnyValue:
-            ok = remap_any(in, *src.dict_, dict_.get(), &tmp);
+            ok = remap_any(in, &remap, &tmp);
             break;
           case ColumnRef::kSpanExtras:
-            ok = remap_extras(in, *src.dict_, dict_.get(), &tmp);
+            ok = remap_extras(in, &remap, &tmp);
             break;
           default:
             tmp.assign(in);

@@ -13,6 +13,8 @@
 
 namespace pyrometer::server::store {
 
+class DictRemap;  // row_codec.h
+
 enum class ColumnKind : uint8_t {
   kInt = 0,    // uint64 values (times, counts, dictionary ids)
   kFixed = 1,  // exactly `width` bytes per row (ids)
@@ -106,6 +108,8 @@ class Table {
 
   // Appends row `row` of `src` (same schema), re-interning every string into
   // this table's dictionary. Corruption if src's encoded blobs are malformed.
+  // Consecutive calls with the same source dictionary reuse one id mapping,
+  // so each distinct string is interned once, not once per row.
   Status append_from(const Table& src, size_t row);
 
  private:
@@ -115,6 +119,11 @@ class Table {
   std::vector<Column> cols_;
   std::shared_ptr<Dictionary> dict_;
   size_t rows_ = 0;
+  // The id mapping of the last append_from source; holding its dictionary
+  // keeps the address from being reused by another one while cached.
+  std::shared_ptr<const Dictionary> remap_src_;
+  std::shared_ptr<DictRemap> remap_;
+  std::vector<uint32_t> attr_set_ids_;  // source attribute-set id → own id + 1
 };
 
 }  // namespace pyrometer::server::store

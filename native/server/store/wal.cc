@@ -16,12 +16,22 @@
 
 namespace pyrometer::server::store {
 
-void wal_frame_record(WalRecordType type, std::string_view payload, std::string* out) {
+void wal_record_header(WalRecordType type, std::string_view payload,
+                       char header[kWalRecordHeaderSize]) {
   uint8_t t = static_cast<uint8_t>(type);
   uint32_t crc = crc32c_extend(crc32c_extend(0, &t, 1), payload.data(), payload.size());
-  put_fixed32(out, crc);
-  put_fixed32(out, static_cast<uint32_t>(payload.size()));
-  out->push_back(static_cast<char>(t));
+  std::string h;
+  h.reserve(kWalRecordHeaderSize);
+  put_fixed32(&h, crc);
+  put_fixed32(&h, static_cast<uint32_t>(payload.size()));
+  h.push_back(static_cast<char>(t));
+  std::memcpy(header, h.data(), kWalRecordHeaderSize);
+}
+
+void wal_frame_record(WalRecordType type, std::string_view payload, std::string* out) {
+  char header[kWalRecordHeaderSize];
+  wal_record_header(type, payload, header);
+  out->append(header, kWalRecordHeaderSize);
   out->append(payload);
 }
 

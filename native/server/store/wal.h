@@ -28,6 +28,10 @@ enum class WalRecordType : uint8_t { kTraces = 1, kMetrics = 2, kLogs = 3, kProf
 
 // Appends one framed record (header + payload) to `out`.
 void wal_frame_record(WalRecordType type, std::string_view payload, std::string* out);
+// The record header alone (CRC over type + payload, length, type), so callers
+// can checksum outside a lock and only copy under it.
+void wal_record_header(WalRecordType type, std::string_view payload,
+                       char header[kWalRecordHeaderSize]);
 
 std::string wal_segment_path(const std::string& dir, uint64_t seq);
 // Sequence numbers of the segments in `dir`, ascending.
