@@ -43,17 +43,14 @@ bool chunked_scan(std::shared_mutex& mu, const Table& t, Match match, Make make,
 }
 }  // namespace
 
-Head::TraceKey Head::trace_key(std::string_view id) {
-  char buf[16] = {};
-  std::memcpy(buf, id.data(), std::min<size_t>(id.size(), 16));
-  TraceKey k;
-  std::memcpy(&k.hi, buf, 8);
-  std::memcpy(&k.lo, buf + 8, 8);
-  return k;
-}
+// A private table for a standalone head: room for ~5,000 traces per generation.
+constexpr size_t kStandaloneTraceCountBytes = 256 << 10;
 
 Head::Head(uint32_t max_spans_per_trace)
-    : max_spans_per_trace_(max_spans_per_trace),
+    : Head(std::make_shared<TraceSpanCounts>(max_spans_per_trace, kStandaloneTraceCountBytes)) {}
+
+Head::Head(std::shared_ptr<TraceSpanCounts> trace_counts)
+    : trace_counts_(std::move(trace_counts)),
       spans_(&span_schema()),
       logs_(&log_schema()),
       metrics_(&metric_schema()) {
@@ -61,8 +58,8 @@ Head::Head(uint32_t max_spans_per_trace)
 }
 
 void Head::update_bytes() {
-  size_t b = spans_.bytes() + logs_.bytes() + metrics_.bytes() + rollups_.bytes() +
-             profiles_.bytes() + traces_.size() * 96;
+  size_t b =
+      spans_.bytes() + logs_.bytes() + metrics_.bytes() + rollups_.bytes() + profiles_.bytes();
   bytes_.store(b, std::memory_order_relaxed);
   span_rows_.store(spans_.rows(), std::memory_order_relaxed);
 }
@@ -76,22 +73,24 @@ bool Head::empty() const {
 HeadInsertResult Head::insert_traces(const common::otlp::TracesRequest& req) {
   HeadInsertResult res;
   std::unique_lock<std::shared_mutex> lock(mu_);
+  // Inserts into one head are serialized by mu_, and a cut swaps heads under
+  // the store's exclusive cut lock, so this lock is never contended; it keeps
+  // the shared table safe for callers that do not go through the store.
+  std::lock_guard<std::mutex> counts_lock(trace_counts_->mu());
   for (const auto& rs : req.resource_spans) {
     for (const auto& ss : rs.scope_spans) {
       SpanContextIds ids = intern_span_context(&spans_, rs.resource, ss.scope);
       for (const auto& span : ss.spans) {
-        TraceInfo& info = traces_[trace_key(span.trace_id)];
-        if (info.spans >= max_spans_per_trace_) {
+        TraceSpanCounts::Verdict v = trace_counts_->add_span(span.trace_id);
+        if (v != TraceSpanCounts::Verdict::kAccept) {
           res.dropped++;
-          if (!info.truncated) {
-            info.truncated = true;
+          if (v == TraceSpanCounts::Verdict::kTruncateFirst) {
             res.newly_truncated++;
             append_truncation_marker(&spans_, span.trace_id, span.start_time_unix_nano, ids.service,
                                      ids.resource);
           }
           continue;
         }
-        info.spans++;
         append_span(&spans_, span, ids);
         res.accepted++;
       }

@@ -6,12 +6,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "common/otlp_model.h"
+#include "server/store/head_trace_counts.h"
 #include "server/store/profile_merge.h"
 #include "server/store/rollup.h"
 #include "server/store/store.h"
@@ -30,8 +31,13 @@ struct HeadInsertResult {
 // never stalls ingest. Tables are append-only, so row indices are stable.
 class Head {
  public:
-  // `max_spans_per_trace`: spans of one trace beyond this (counted within this
-  // head's lifetime) are dropped; the trace gets one marker row.
+  // Spans of one trace beyond the limit of `trace_counts` are dropped and the
+  // trace gets one marker row. The counts are shared with the heads before and
+  // after this one (EmbeddedStore passes the same table to every head), so a
+  // trace arriving across a head cut is still limited. Not null.
+  explicit Head(std::shared_ptr<TraceSpanCounts> trace_counts);
+  // A head with its own count table (tests, benchmarks): the limit holds
+  // within this head only.
   explicit Head(uint32_t max_spans_per_trace);
 
   HeadInsertResult insert_traces(const common::otlp::TracesRequest& req);
@@ -60,33 +66,15 @@ class Head {
   const ProfileSet& profiles() const { return profiles_; }
 
  private:
-  struct TraceInfo {
-    uint32_t spans = 0;
-    bool truncated = false;
-  };
   void update_bytes();  // REQUIRES(mu_)
 
-  const uint32_t max_spans_per_trace_;
+  const std::shared_ptr<TraceSpanCounts> trace_counts_;
   mutable std::shared_mutex mu_;
   Table spans_;
   Table logs_;
   Table metrics_;
   RollupSet rollups_;
   ProfileSet profiles_;
-  // Trace ids are random 16 bytes: two words and a multiply-xor hash are
-  // enough, and keep this per-span lookup off std::string hashing.
-  struct TraceKey {
-    uint64_t hi = 0, lo = 0;
-    bool operator==(const TraceKey&) const = default;
-  };
-  struct TraceKeyHash {
-    size_t operator()(const TraceKey& k) const {
-      return static_cast<size_t>((k.hi ^ (k.lo * 0x9E3779B97F4A7C15ull)) * 0xC2B2AE3D27D4EB4Full >>
-                                 7);
-    }
-  };
-  static TraceKey trace_key(std::string_view id);
-  std::unordered_map<TraceKey, TraceInfo, TraceKeyHash> traces_;
   std::atomic<size_t> bytes_{0};
   std::atomic<size_t> span_rows_{0};
 };

@@ -98,7 +98,12 @@ EmbeddedStore::EmbeddedStore(StoreOptions options)
       wal_dir_(options_.data_dir + "/wal"),
       blocks_dir_(options_.data_dir + "/blocks"),
       rollups_dir_(options_.data_dir + "/rollups"),
-      head_(std::make_shared<Head>(options_.max_spans_per_trace)) {}
+      trace_counts_(std::make_shared<TraceSpanCounts>(
+          options_.max_spans_per_trace,
+          std::min<uint64_t>(options_.max_memory_bytes / TraceSpanCounts::kMemoryDivisor,
+                             TraceSpanCounts::kMaxBytes))) {
+  head_ = std::make_shared<Head>(trace_counts_);
+}
 
 EmbeddedStore::~EmbeddedStore() { close(); }
 
@@ -126,7 +131,9 @@ Status EmbeddedStore::start() {
     Status s = make_dirs(d);
     if (!s.ok()) return s;
   }
-  Status s = load_blocks();
+  Status s = recover_rollup_files();
+  if (!s.ok()) return s;
+  s = load_blocks();
   if (!s.ok()) return s;
   uint64_t covered = 0;
   for (const auto& b : blocks_) covered = std::max(covered, b->meta().wal_seq_end);
@@ -246,6 +253,7 @@ Status EmbeddedStore::replay_wal(uint64_t covered_seq) {
 
 uint64_t EmbeddedStore::memory_used() const {
   uint64_t n = wal_ ? wal_->pending_bytes() : 0;
+  n += trace_counts_->bytes();
   std::lock_guard<std::mutex> lock(heads_mu_);
   n += head_->bytes();
   for (const auto& [h, seq] : frozen_) n += h->bytes();

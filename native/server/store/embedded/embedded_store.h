@@ -31,6 +31,10 @@ struct StoreOptions {
   std::chrono::nanoseconds retention = std::chrono::hours(24 * 7);
   // Rollups live far longer than raw data.
   std::chrono::nanoseconds rollup_retention = std::chrono::hours(24 * 90);
+  // Rollup files (rollups/, one per block deleted by retention) whose newest
+  // minute falls in the same UTC window of this length are merged into one
+  // file once the window is over. 0 = never merge.
+  std::chrono::nanoseconds rollup_merge_window = std::chrono::hours(24);
   // Disk budget for blocks + WAL; oldest blocks are deleted past it. 0 = none.
   uint64_t max_disk_bytes = 0;
   // Hard bound on head + frozen heads + queued WAL bytes; past it appends
@@ -95,6 +99,10 @@ class EmbeddedStore final : public Store {
   Status apply_retention();
   // Merges runs of adjacent small blocks; returns the number of merges.
   Status compact(int* merged = nullptr);
+  // Merges the rollup files of each past rollup_merge_window into one file
+  // (write new, fsync, rename, then delete the old ones); returns the number
+  // of merged files written. Query results are unchanged by it.
+  Status compact_rollups(int* written = nullptr);
   size_t block_count() const;
 
  private:
@@ -117,6 +125,8 @@ class EmbeddedStore final : public Store {
   Status write_frozen_locked();  // REQUIRES(write_mu_)
   uint64_t disk_bytes() const;
   void read_rollup_files(const RollupFilter& f, RollupSet* into);
+  // At open: removes a merge's leftovers (temp files, inputs a crash kept).
+  Status recover_rollup_files();
   void delete_wal_before(uint64_t seq);
   void note_block_error(const Block& b, const Status& s);
   void background_loop();
@@ -142,10 +152,18 @@ class EmbeddedStore final : public Store {
   // WAL segment that is NOT covered by it. Still served to readers.
   std::vector<std::pair<std::shared_ptr<Head>, uint64_t>> frozen_;  // GUARDED_BY(heads_mu_)
   std::mutex write_mu_;  // one block writer at a time (cut, compaction)
+  // Span counts per recent trace, shared by every head so the per-trace span
+  // limit survives head cuts; fixed size, counted in memory_used().
+  const std::shared_ptr<TraceSpanCounts> trace_counts_;
 
   mutable std::mutex blocks_mu_;
   std::vector<std::shared_ptr<Block>> blocks_;  // GUARDED_BY(blocks_mu_), by id
   uint64_t next_block_id_ = 1;                  // GUARDED_BY(write_mu_)
+
+  // Readers of rollups/ hold it shared; replacing files there (rollup merge,
+  // rollup retention) holds it exclusively, so a reader never sees a merged
+  // file together with its inputs.
+  mutable std::shared_mutex rollup_files_mu_;
 
   std::mutex reported_mu_;
   std::set<uint64_t> reported_blocks_;  // GUARDED_BY(reported_mu_): corrupt blocks already logged

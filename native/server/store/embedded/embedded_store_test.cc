@@ -169,6 +169,37 @@ TEST_F(EmbeddedStoreTest, SpanLimitPerTraceDropsAndMarks) {
   EXPECT_EQ(store_->stats().truncated_traces, 1);
 }
 
+// Regression: the limit was counted per head, so a trace whose spans arrived
+// on both sides of a head cut could exceed it.
+TEST_F(EmbeddedStoreTest, SpanLimitPerTraceHoldsAcrossHeadCuts) {
+  opts_.max_spans_per_trace = 20;
+  open();
+  auto send = [&](uint64_t t0) {
+    otlp::TracesRequest req;
+    web_traces(&req, 42, 1, 15, t0);
+    AppendResult r;
+    EXPECT_TRUE(store_->append_traces(encode(req), req, &r).ok());
+    return r;
+  };
+  AppendResult first = send(kT0);
+  EXPECT_EQ(first.accepted, 15);
+  ASSERT_TRUE(store_->cut_head().ok());
+  AppendResult second = send(kT0 + 1'000'000'000);
+  EXPECT_EQ(second.accepted, 5);
+  EXPECT_EQ(second.rejected, 10);
+  ASSERT_TRUE(store_->cut_head().ok());
+  AppendResult third = send(kT0 + 2'000'000'000);
+  EXPECT_EQ(third.accepted, 0);
+  EXPECT_EQ(third.rejected, 15);
+  auto rows = trace(42);
+  EXPECT_EQ(rows.size(), 21u);  // 20 spans in two blocks + one marker
+  int markers = 0;
+  for (const auto& s : rows) markers += s.name == "pyrometer.truncated" ? 1 : 0;
+  EXPECT_EQ(markers, 1);
+  EXPECT_EQ(store_->stats().truncated_traces, 1);
+  EXPECT_EQ(store_->stats().dropped[0], 25);
+}
+
 TEST_F(EmbeddedStoreTest, ScanFiltersByServiceNameRouteAndTime) {
   open();
   append_traces(1, 100, 3);

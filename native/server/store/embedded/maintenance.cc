@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <shared_mutex>
 
 #include "server/store/block_writer.h"
 #include "server/store/compactor.h"
@@ -28,7 +29,7 @@ Status EmbeddedStore::cut_head() {
       if (!s.ok()) return s;  // keep appending into the same head
       std::lock_guard<std::mutex> lock(heads_mu_);
       frozen_.emplace_back(head, seq);
-      head_ = std::make_shared<Head>(options_.max_spans_per_trace);
+      head_ = std::make_shared<Head>(trace_counts_);
       head_started_ = 0;
     }
   }
@@ -107,6 +108,7 @@ Status EmbeddedStore::run_maintenance() {
     keep(write_frozen_locked());
   }
   keep(apply_retention());
+  keep(compact_rollups());
   keep(compact());
   return first;
 }
@@ -125,7 +127,9 @@ Status EmbeddedStore::apply_retention() {
   p.other_disk_bytes = all > block_bytes ? all - block_bytes : 0;
   Status first;
   for (const auto& b : select_expired_blocks(blocks, p)) {
-    // Rollups outlive raw data: move them out before the block goes.
+    // Rollups outlive raw data: move them out before the block goes. Readers
+    // of rollups see the block or the moved file, not both (scan_rollups).
+    std::unique_lock<std::shared_mutex> files_lock(rollup_files_mu_);
     if (b->meta().rollup_rows > 0) {
       std::string to = rollups_dir_ + "/" + rollup_file_name(b->id(), b->meta().max_time);
       // ENOENT with the target present: moved before a crash, block not yet gone.
@@ -158,6 +162,7 @@ Status EmbeddedStore::apply_retention() {
       }
       ::closedir(d);
     }
+    std::unique_lock<std::shared_mutex> files_lock(rollup_files_mu_);
     for (const auto& n : old) ::unlink((rollups_dir_ + "/" + n).c_str());
   }
   return first;

@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <shared_mutex>
 
 #include "server/store/block_writer.h"
 #include "server/store/embedded/embedded_store.h"
 #include "server/store/log_table.h"
 #include "server/store/metric_table.h"
 #include "server/store/retention.h"
+#include "server/store/rollup_file.h"
 #include "server/store/span_table.h"
 
 namespace pyrometer::server::store {
@@ -160,11 +162,10 @@ void EmbeddedStore::read_rollup_files(const RollupFilter& f, RollupSet* into) {
     uint64_t id, max_minute;
     if (!parse_rollup_file_name(name, &id, &max_minute)) continue;
     if (max_minute + kMinuteNanos <= f.start_unix_nano) continue;
-    std::string file, raw;
+    std::string file;
     Status s = read_file(rollups_dir_ + "/" + name, &file);
-    if (s.ok()) s = decode_blob_file(file, &raw);
     RollupSet set;
-    if (s.ok()) s = set.parse(raw);
+    if (s.ok()) s = read_rollup_file(file, &set);
     if (!s.ok()) {
       block_crc_failures_++;
       std::fprintf(stderr, "pyrometer-store: rollup file %s skipped: %s\n", name.c_str(),
@@ -180,6 +181,9 @@ void EmbeddedStore::read_rollup_files(const RollupFilter& f, RollupSet* into) {
 
 Status EmbeddedStore::scan_rollups(const RollupFilter& f,
                                    const std::function<bool(const RollupRow&)>& visit) {
+  // Held across the view and the files: retention moves a block's rollups
+  // into rollups/ and a merge replaces files there, both under it exclusively.
+  std::shared_lock<std::shared_mutex> files_lock(rollup_files_mu_);
   ReadView view = read_view();
   RollupSet merged;
   read_rollup_files(f, &merged);
