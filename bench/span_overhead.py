@@ -18,6 +18,7 @@ Targets (DESIGN.md section 5, not a test): <= 0.5 us per span and >= 20x cheaper
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -106,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         ours.append(pyro(args.spans))
         theirs.append(otel(max(1, args.spans // 10)))  # ~50x slower: fewer spans
         loop.append(empty_loop(args.spans))
-    print(f"python {sys.version.split()[0]}, {args.rounds} interleaved rounds")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"python {sys.version.split()[0]}, {args.rounds} interleaved rounds, load average {load}")
     results = {}
     for i, what in enumerate(("cpu", "wall")):
         base = statistics.median(x[i] for x in loop)

@@ -2,6 +2,7 @@
 // exporter thread. Bounded in units (spans, log records) and in bytes; full → drop and count.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +32,7 @@ class ExportQueue {
   ExportQueue(size_t max_units, size_t max_bytes, PopHook on_pop = nullptr)
       : max_units_(max_units),
         max_bytes_(max_bytes),
+        stage_units_(std::clamp<size_t>(max_units / 8, 1, kStageUnits)),
         on_pop_(on_pop),
         stages_([this](Stage& s) { join(s, nullptr); }) {}
 
@@ -49,29 +51,39 @@ class ExportQueue {
     entries_.push_back(Entry{std::move(item), units, bytes});
     units_ += units;
     bytes_ += bytes;
+    update_full();
     if (queued_after != nullptr) *queued_after = units_;
     return true;
   }
 
-  // The producers' fast path: `append(T& stage)` adds `units` units (about
-  // `bytes` bytes) to the calling thread's stage, an item of its own, without
-  // the queue lock. The stage joins the queue as one item — both bounds
+  // The producers' fast path: `append(T& stage)` adds `units` units to the
+  // calling thread's stage, an item of its own, and returns about how many
+  // bytes it added; no queue lock is taken. The stage joins the queue as one item — both bounds
   // checked for it whole; dropped and counted whole when it does not fit —
-  // once it holds kStageUnits units, whenever pop_batch() or drain_stages()
+  // once it holds stage_units() units, whenever pop_batch() or drain_stages()
   // runs (the exporter, every cycle and on flush), and when the thread exits.
-  // So at most kStageUnits units per producer thread wait outside the bounds.
+  // So at most stage_units() units per producer thread wait outside the bounds.
+  // While the queue has no room for a whole stage, items are dropped (and
+  // counted) right here instead: an overloaded producer pays the least.
   // Returns the queued units after a join, or 0 when the stage did not join
-  // (*dropped, if given, tells whether a join dropped).
+  // (*dropped, if given, tells whether the items were dropped).
   static constexpr size_t kStageUnits = 64;
+  // kStageUnits, or less for a small queue (an eighth of it, at least 1).
+  size_t stage_units() const { return stage_units_; }
   template <typename Append>
-  size_t stage(Append&& append, size_t units, size_t bytes, bool* dropped = nullptr) {
+  size_t stage(Append&& append, size_t units, bool* dropped = nullptr) {
+    if (dropped != nullptr) *dropped = false;
+    if (full_.load(std::memory_order_relaxed)) {
+      dropped_.fetch_add(units, std::memory_order_relaxed);
+      if (dropped != nullptr) *dropped = true;
+      return 0;
+    }
     auto* slot = stages_.local();
     std::lock_guard<SpinLock> lock(slot->mu);
     Stage& s = slot->state;
-    append(s.item);
+    s.bytes += append(s.item);
     s.units += units;
-    s.bytes += bytes;
-    if (s.units < kStageUnits) return 0;
+    if (s.units < stage_units_) return 0;
     size_t after = 0;
     bool ok = join(s, &after);
     if (dropped != nullptr) *dropped = !ok;
@@ -103,6 +115,7 @@ class ExportQueue {
         out->push_back(std::move(e.item));
         entries_.pop_front();
       }
+      update_full();
     }
     if (on_pop_ != nullptr) {
       for (size_t i = first; i < out->size(); ++i) on_pop_((*out)[i]);
@@ -139,6 +152,7 @@ class ExportQueue {
     old.swap(entries_);
     units_ = 0;
     bytes_ = 0;
+    update_full();
     dropped_.store(0, std::memory_order_relaxed);
     mu_.unlock();
     stages_.reset_in_child([](Stage& s) { s = Stage{}; });
@@ -155,6 +169,12 @@ class ExportQueue {
     size_t units = 0;
     size_t bytes = 0;
   };
+  // REQUIRES mu_. "No room for a whole stage" (a hint for stage(); push()
+  // itself always checks the exact bounds).
+  void update_full() {
+    full_.store(units_ + stage_units_ > max_units_ || bytes_ >= max_bytes_,
+                std::memory_order_relaxed);
+  }
   // Pushes the stage as one item and empties it. REQUIRES its slot lock.
   bool join(Stage& s, size_t* queued_after) {
     bool ok = push(std::move(s.item), s.units, s.bytes, queued_after);
@@ -164,12 +184,14 @@ class ExportQueue {
 
   const size_t max_units_;
   const size_t max_bytes_;
+  const size_t stage_units_;
   const PopHook on_pop_;
   mutable std::mutex mu_;
   std::deque<Entry> entries_;  // guarded by mu_
   size_t units_ = 0;           // guarded by mu_
   size_t bytes_ = 0;           // guarded by mu_
   std::atomic<uint64_t> dropped_{0};
+  std::atomic<bool> full_{false};  // see update_full()
   // Last member: destroyed first, so an exiting thread's join never meets a
   // destroyed queue.
   mutable PerThread<Stage> stages_;

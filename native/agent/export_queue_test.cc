@@ -54,7 +54,12 @@ TEST(ExportQueueTest, ResetInChildEmptiesAndReleasesTheLock) {
 using IntBatch = std::vector<int>;
 
 size_t stage_one(ExportQueue<IntBatch>& q, int v, bool* dropped = nullptr) {
-  return q.stage([v](IntBatch& b) { b.push_back(v); }, 1, 1, dropped);
+  return q.stage(
+      [v](IntBatch& b) {
+        b.push_back(v);
+        return size_t{1};
+      },
+      1, dropped);
 }
 
 size_t pop_all(ExportQueue<IntBatch>& q, std::vector<int>* values) {
@@ -66,7 +71,8 @@ size_t pop_all(ExportQueue<IntBatch>& q, std::vector<int>* values) {
 
 TEST(ExportQueueTest, StageJoinsTheQueueWhenFullAsOneItem) {
   ExportQueue<IntBatch> q(1000, 1 << 20);
-  const int k = static_cast<int>(ExportQueue<IntBatch>::kStageUnits);
+  const int k = static_cast<int>(q.stage_units());
+  EXPECT_EQ(q.stage_units(), ExportQueue<IntBatch>::kStageUnits);
   for (int i = 0; i < k - 1; ++i) EXPECT_EQ(stage_one(q, i), 0u);  // staged only
   EXPECT_EQ(q.units(), static_cast<size_t>(k - 1));                // staged units count
   EXPECT_EQ(stage_one(q, k - 1), static_cast<size_t>(k));          // joined
@@ -103,17 +109,47 @@ TEST(ExportQueueTest, ThreadExitJoinsItsStage) {
   EXPECT_EQ(pop_all(q, &values), 3u);
 }
 
-TEST(ExportQueueTest, StagesKeepTheBoundAndCountWholeDroppedStages) {
-  const size_t k = ExportQueue<IntBatch>::kStageUnits;
-  ExportQueue<IntBatch> q(/*max_units=*/k + k / 2, 1 << 20);
-  bool dropped = true;
-  for (size_t i = 0; i < k; ++i) stage_one(q, 1, &dropped);
+TEST(ExportQueueTest, StagesKeepTheBoundAndCountDrops) {
+  ExportQueue<IntBatch> q(/*max_units=*/100, 1 << 20);
+  const size_t k = q.stage_units();  // 100 / 8
+  EXPECT_EQ(k, 12u);
+  bool dropped = false;
+  size_t staged = 0;
+  for (; staged < 96; ++staged) stage_one(q, 1, &dropped);  // 8 whole stages joined
   EXPECT_FALSE(dropped);
-  for (size_t i = 0; i < k; ++i) stage_one(q, 2, &dropped);
-  EXPECT_TRUE(dropped);  // k + k > max_units: the second stage is dropped whole
-  EXPECT_EQ(q.dropped(), k);
+  EXPECT_EQ(q.dropped(), 0u);
+  // 96 + 12 > 100: no room for a stage, so further items are dropped at once.
+  for (size_t i = 0; i < 10; ++i) stage_one(q, 2, &dropped);
+  EXPECT_TRUE(dropped);
+  EXPECT_EQ(q.dropped(), 10u);
   std::vector<int> values;
-  EXPECT_EQ(pop_all(q, &values), k);
+  EXPECT_EQ(pop_all(q, &values), 96u);
+  EXPECT_EQ(stage_one(q, 3, &dropped), 0u);  // room again: staged
+  EXPECT_FALSE(dropped);
+}
+
+TEST(ExportQueueTest, AJoiningStageThatDoesNotFitIsDroppedWhole) {
+  ExportQueue<IntBatch> q(/*max_units=*/100, 1 << 20);
+  q.push(IntBatch(90, 0), 90, 1);  // 90 + 12 > 100: stage() drops at once now
+  bool dropped = false;
+  stage_one(q, 1, &dropped);
+  EXPECT_TRUE(dropped);
+  std::vector<int> values;
+  pop_all(q, &values);  // empty again: stages are taken
+  for (int i = 0; i < 5; ++i) stage_one(q, 1, &dropped);
+  q.push(IntBatch(97, 0), 97, 1);  // the partial stage (5) no longer fits
+  q.drain_stages();
+  EXPECT_EQ(q.dropped(), 1u + 5u);
+}
+
+TEST(ExportQueueTest, ASmallQueueStagesOneItemAtATime) {
+  ExportQueue<IntBatch> q(/*max_units=*/5, 1 << 20);
+  EXPECT_EQ(q.stage_units(), 1u);
+  bool dropped = false;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(stage_one(q, i, &dropped), static_cast<size_t>(i + 1));
+  stage_one(q, 9, &dropped);
+  EXPECT_TRUE(dropped);
+  EXPECT_EQ(q.dropped(), 1u);
 }
 
 TEST(ExportQueueTest, ManyProducersLoseNothingWhileAConsumerPops) {

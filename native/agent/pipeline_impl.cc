@@ -98,16 +98,19 @@ bool PipelineImpl::submit_local_trace(std::vector<SpanRecord>&& spans, SpanRecor
   ensure_started();
   constexpr size_t kKeepReasonBytes = 64;  // the attribute the pop hook adds
   const size_t n = spans.size() + 1;
-  size_t bytes = approx_bytes(root) + kKeepReasonBytes;
-  for (const SpanRecord& s : spans) bytes += approx_bytes(s);
   bool dropped = false;
   const size_t queued = traces_.stage(
       [&](Trace& stage) {
-        if (stage.capacity() == 0) stage.reserve(TraceQueue::kStageUnits);
-        for (SpanRecord& s : spans) stage.push_back(std::move(s));
+        size_t bytes = approx_bytes(root) + kKeepReasonBytes;
+        if (stage.capacity() == 0) stage.reserve(traces_.stage_units());
+        for (SpanRecord& s : spans) {
+          bytes += approx_bytes(s);
+          stage.push_back(std::move(s));
+        }
         stage.push_back(std::move(root));
+        return bytes;
       },
-      n, bytes, &dropped);
+      n, &dropped);
   // A stage that joined took the queue to `queued`: wake when that first
   // reaches a batch's worth (a join adds at most kStageUnits + n - 1 units).
   const size_t batch = cfg_.exporter.max_batch_spans;
