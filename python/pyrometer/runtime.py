@@ -238,6 +238,8 @@ def record_gauge(
     if native is None or not _started:
         return False
     try:
+        if attributes is not None and type(attributes) is not dict:
+            attributes = dict(attributes)  # the binding takes a dict (any Mapping here)
         return bool(native.record_gauge(name, value, attributes, unit))
     except Exception as exc:
         report_once("runtime.record_gauge", f"gauge {name!r} could not be recorded", exc)

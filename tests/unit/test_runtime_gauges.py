@@ -27,6 +27,7 @@ def test_last_value_per_series_as_gauge_points(otlp_receiver: OtlpReceiver) -> N
     out = run_child(
         START
         + """
+    import types
     ok = [
         runtime.record_gauge("test.depth", 5, {"queue": "a", "system": "x"}, "{message}"),
         runtime.record_gauge("test.depth", 9, {"system": "x", "queue": "a"}),  # same series
@@ -34,6 +35,7 @@ def test_last_value_per_series_as_gauge_points(otlp_receiver: OtlpReceiver) -> N
         runtime.record_gauge("test.ratio", 0.25, {"flag": True, "n": 3, "f": 1.5}),
         runtime.record_gauge("", 1),  # invalid: dropped and counted
         runtime.record_gauge("test.nan", float("nan")),  # invalid
+        runtime.record_gauge("test.proxy", 1, types.MappingProxyType({"k": "v"})),  # any Mapping
     ]
     stats = n.gauge_stats()
     emit({"ok": ok, "stats": stats, "flushed": runtime.flush(10.0)})
@@ -41,8 +43,8 @@ def test_last_value_per_series_as_gauge_points(otlp_receiver: OtlpReceiver) -> N
         otlp_receiver.endpoint,
         PYROMETER_DEBUG="1",  # the pyrometer logger to stderr: one report per kind of drop
     )
-    assert out["ok"] == [True, True, True, True, False, False]
-    assert out["stats"] == {"series": 3, "dropped": 2}
+    assert out["ok"] == [True, True, True, True, False, False, True]
+    assert out["stats"] == {"series": 4, "dropped": 2}
     assert out["flushed"] is True
     depth = _points(otlp_receiver, "test.depth")
     first_export = [p for p in depth if p[2].time_unix_nano == depth[0][2].time_unix_nano]
@@ -57,6 +59,7 @@ def test_last_value_per_series_as_gauge_points(otlp_receiver: OtlpReceiver) -> N
     assert ratio.WhichOneof("value") == "as_double" and ratio.as_double == 0.25
     assert attrs(ratio.attributes) == {"flag": True, "n": 3, "f": 1.5}
     assert res["service.name"] == "gauges"
+    assert attrs(_points(otlp_receiver, "test.proxy")[0][2].attributes) == {"k": "v"}
     assert out["_stderr"].count("invalid reading") == 1  # two drops, reported once
 
 
