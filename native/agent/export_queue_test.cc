@@ -2,6 +2,8 @@
 #include "agent/export_queue.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <string>
@@ -198,6 +200,40 @@ TEST(ExportQueueTest, ResetInChildForgetsTheStages) {
   std::vector<int> values;
   pop_all(q, &values);
   EXPECT_EQ(values, (std::vector<int>{2}));
+}
+
+TEST(ExportQueueTest, ForkWithAnotherThreadsStageChildExportsNothingTwice) {
+  ExportQueue<IntBatch> q(1000, 1 << 20);
+  std::atomic<bool> staged{false}, finish{false};
+  std::thread other([&] {
+    stage_one(q, 7);
+    staged.store(true);
+    while (!finish.load()) std::this_thread::yield();
+  });
+  while (!staged.load()) std::this_thread::yield();
+  stage_one(q, 8);
+  q.lock_for_fork();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    q.reset_in_child();
+    int bad = 0;
+    if (q.units() != 0) bad |= 1;
+    stage_one(q, 9);
+    std::vector<int> values;
+    pop_all(q, &values);
+    if (values != std::vector<int>{9}) bad |= 2;
+    _exit(bad);
+  }
+  q.unlock_for_fork();
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  std::vector<int> values;
+  EXPECT_EQ(pop_all(q, &values), 2u);  // the parent keeps both stages
+  finish.store(true);
+  other.join();
 }
 
 }  // namespace
