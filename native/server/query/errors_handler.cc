@@ -36,6 +36,7 @@ common::Status observe_entries(store::Store* store, const store::SpanFilter& f,
   if (ids.empty()) return common::Status::ok_status();
   store::SpanFilter entry = f;
   entry.any_of = store::kSpanClassEntry;
+  entry.skip_fields = store::kSpanFieldResource | store::kSpanFieldExtras | store::kSpanFieldScope;
   entry.trace_ids = &ids;
   return store->scan_spans(entry, [&](const store::SpanRow& s) {
     if (ids.find(s.trace_id) != ids.end()) entries->observe(s);
@@ -57,6 +58,7 @@ void handle_errors(store::Store* store, const http::Request& rq, http::Response*
   // spans of just the traces they belong to (for their endpoints).
   store::SpanFilter with_events = f;
   with_events.any_of = store::kSpanClassEvents;
+  with_events.skip_fields = store::kSpanFieldResource | store::kSpanFieldScope;
   common::Status st = store->scan_spans(with_events, [&](const store::SpanRow& s) {
     for (const auto& e : s.events) {
       if (e.name != "exception") continue;

@@ -55,6 +55,7 @@ void handle_queries(store::Store* store, const http::Request& rq, http::Response
   // pass over their traces' pages would read nearly every page again).
   store::SpanFilter db = f;
   db.any_of = store::kSpanClassDb | store::kSpanClassEntry;
+  db.skip_fields = store::kSpanFieldResource | store::kSpanFieldExtras | store::kSpanFieldScope;
   common::Status st = store->scan_spans(db, [&](const store::SpanRow& s) {
     entries.observe(s);
     std::string_view system = attr_str(s.attributes, "db.system");

@@ -167,6 +167,8 @@ void handle_search(store::Store* store, const http::Request& rq, http::Response*
     if (!st.ok()) return json_error(500, "scanning spans: " + st.to_string(), res);
     f.trace_ids = &candidates;
   }
+  // Summaries never show scopes; resource attributes only answer attr.* filters.
+  f.skip_fields = store::kSpanFieldScope | (q.attrs.empty() ? store::kSpanFieldResource : 0u);
   if (!narrowed || !candidates.empty()) {
     st = store->scan_spans(f, [&](const store::SpanRow& s) {
       if (narrowed && candidates.find(s.trace_id) == candidates.end()) return true;

@@ -146,15 +146,21 @@ Status Block::scan_spans(const SpanFilter& f, const std::function<bool(const Spa
       }
       continue;
     }
+    // Columns of skipped fields stay empty; materialize_span does not read them.
+    auto skipped = [&](size_t c) {
+      return ((f.skip_fields & kSpanFieldResource) && c == kSpanResource) ||
+             ((f.skip_fields & kSpanFieldExtras) && c == kSpanExtras) ||
+             ((f.skip_fields & kSpanFieldScope) && (c == kSpanScopeName || c == kSpanScopeVersion));
+    };
     for (size_t c = 0; s.ok() && c < n_cols; ++c) {
-      if (!decoded[c]) s = read(c, p, &t.col(static_cast<int>(c)));
+      if (!decoded[c] && !(skipped(c) && !by_value)) s = read(c, p, &t.col(static_cast<int>(c)));
     }
     if (!s.ok()) return s;
     t.set_rows(n);
     apply_bases(&t, 0);
     for (uint32_t r : hits) {
       if (by_value && !span_matches(t, r, rf)) continue;
-      s = materialize_span(t, r, &row);
+      s = materialize_span(t, r, &row, by_value ? 0 : f.skip_fields);
       if (s.ok() && dict->failed()) s = Status::corruption("unreadable dictionary page");
       if (!s.ok()) return Status::corruption(dir_ + ": " + s.message());
       if (!visit(row)) {

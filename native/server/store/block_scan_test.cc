@@ -345,3 +345,37 @@ TEST_F(BlockScanTest, CorruptPageIsReportedAsCorruption) {
 
 }  // namespace
 }  // namespace pyrometer::server::store::testing
+
+namespace pyrometer::server::store::testing {
+namespace {
+
+TEST_F(BlockScanTest, SkippedFieldsAreLeftEmptyAndTheRestIsWhole) {
+  Table t(&span_schema());
+  fill(&t, 3000, {"api"});
+  auto b = write(t, 9, kBlockMetaVersion);
+  ASSERT_TRUE(b);
+  std::vector<SpanRow> full, light;
+  bool stopped = false;
+  SpanFilter f;
+  ASSERT_TRUE(b->scan_spans(f, [&](const SpanRow& r) { return full.push_back(r), true; }, &stopped)
+                  .ok());
+  f.skip_fields = kSpanFieldResource | kSpanFieldExtras | kSpanFieldScope;
+  ASSERT_TRUE(
+      b->scan_spans(f, [&](const SpanRow& r) { return light.push_back(r), true; }, &stopped).ok());
+  ASSERT_EQ(full.size(), light.size());
+  size_t with_events = 0;
+  for (size_t i = 0; i < full.size(); ++i) {
+    with_events += !full[i].events.empty();
+    SpanRow want = full[i];
+    want.resource_attributes.clear();
+    want.events.clear();
+    want.links.clear();
+    want.scope_name.clear();
+    want.scope_version.clear();
+    EXPECT_EQ(light[i], want);
+  }
+  EXPECT_GT(with_events, 0u);
+}
+
+}  // namespace
+}  // namespace pyrometer::server::store::testing

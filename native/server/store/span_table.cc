@@ -93,7 +93,7 @@ void append_truncation_marker(Table* t, std::string_view trace_id, uint64_t time
   append_span(t, marker, ids);
 }
 
-Status materialize_span(const Table& t, size_t row, SpanRow* out) {
+Status materialize_span(const Table& t, size_t row, SpanRow* out, uint32_t skip_fields) {
   const Dictionary& d = t.dict();
   out->trace_id.assign(t.fixed_at(kSpanTraceId, row));
   out->span_id.assign(t.fixed_at(kSpanSpanId, row));
@@ -113,19 +113,27 @@ Status materialize_span(const Table& t, size_t row, SpanRow* out) {
   out->status_message.assign(t.str_at(kSpanStatusMessage, row));
   out->trace_state.assign(t.str_at(kSpanTraceState, row));
   out->flags = static_cast<uint32_t>(t.int_at(kSpanFlags, row));
-  out->scope_name.assign(t.str_at(kSpanScopeName, row));
-  out->scope_version.assign(t.str_at(kSpanScopeVersion, row));
+  out->scope_name.clear();
+  out->scope_version.clear();
+  if (!(skip_fields & kSpanFieldScope)) {
+    out->scope_name.assign(t.str_at(kSpanScopeName, row));
+    out->scope_version.assign(t.str_at(kSpanScopeVersion, row));
+  }
   out->attributes.clear();
   out->resource_attributes.clear();
   out->events.clear();
   out->links.clear();
-  ByteReader res(t.str_at(kSpanResource, row));
   ByteReader attrs(t.col(kSpanAttrs).blob(row));
-  ByteReader extras(t.col(kSpanExtras).blob(row));
-  if (!decode_attrs(&res, d, &out->resource_attributes) ||
-      !decode_attrs(&attrs, d, &out->attributes) || !decode_extras(&extras, d, out)) {
-    return Status::corruption("span row has malformed attributes");
+  bool ok = decode_attrs(&attrs, d, &out->attributes);
+  if (ok && !(skip_fields & kSpanFieldResource)) {
+    ByteReader res(t.str_at(kSpanResource, row));
+    ok = decode_attrs(&res, d, &out->resource_attributes);
   }
+  if (ok && !(skip_fields & kSpanFieldExtras)) {
+    ByteReader extras(t.col(kSpanExtras).blob(row));
+    ok = decode_extras(&extras, d, out);
+  }
+  if (!ok) return Status::corruption("span row has malformed attributes");
   return Status::ok_status();
 }
 

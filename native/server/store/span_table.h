@@ -45,7 +45,8 @@ void append_truncation_marker(Table* t, std::string_view trace_id, uint64_t time
                               uint32_t service_id, uint32_t resource_id);
 inline constexpr char kTruncatedAttr[] = "pyrometer.truncated";
 
-Status materialize_span(const Table& t, size_t row, SpanRow* out);
+// `skip_fields` (SpanField bits): parts left empty, whose columns `t` need not hold.
+Status materialize_span(const Table& t, size_t row, SpanRow* out, uint32_t skip_fields = 0);
 
 // A filter resolved against one table's dictionary.
 struct ResolvedSpanFilter {

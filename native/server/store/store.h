@@ -119,6 +119,13 @@ enum SpanClass : uint32_t {
   kSpanClassDb = 8,      // string attribute db.system or db.system.name
 };
 
+// Parts of a SpanRow a scan may skip (SpanFilter::skip_fields).
+enum SpanField : uint32_t {
+  kSpanFieldResource = 1,  // resource_attributes
+  kSpanFieldExtras = 2,    // events and links
+  kSpanFieldScope = 4,     // scope_name, scope_version
+};
+
 // Every field narrows; empty strings / zero times mean "any".
 struct SpanFilter {
   uint64_t start_unix_nano = 0;         // span start >= this
@@ -136,6 +143,9 @@ struct SpanFilter {
   // a store may leave every other field empty (blocks then decode only the
   // filter columns and the trace-id column).
   bool ids_only = false;
+  // SpanField bits the caller does not read: a store may leave them empty
+  // (blocks then neither decode those columns nor materialise them).
+  uint32_t skip_fields = 0;
 };
 
 // One metric data point. Number points fill `value`/`is_int`; histogram and
