@@ -79,8 +79,9 @@ class RedMetrics : public MetricsSource {
   // A thread publishes a key's spans to the shared aggregate after this many.
   static constexpr uint64_t kPublishEvery = 256;
   // Keys a thread keeps locally; spans of further keys go straight to the
-  // shared aggregate (bounds memory: each key holds one histogram, ~2 KB).
-  static constexpr size_t kMaxLocalKeys = 256;
+  // shared aggregate. Bounds memory: each key holds one histogram (~2 KB), so
+  // at most ~130 KB per thread; keys idle for a whole interval are evicted.
+  static constexpr size_t kMaxLocalKeys = 64;
 
   // Publishes every thread's pending spans, then exports and resets the deltas.
   void collect(MetricsBuilder* out, uint64_t start_ns, uint64_t now_ns) override;
