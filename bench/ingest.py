@@ -11,9 +11,13 @@ trace id, one transaction per 512-span batch, WAL journal, synchronous=FULL so a
 durable like our 200). Rows are built before the clock starts, so SQLite is not charged for
 protobuf decoding — a conservative baseline.
 
-    .venv/bin/python bench/ingest.py [--seconds 15] [--clients 16]
+    .venv/bin/python bench/ingest.py [--seconds 15] [--clients 16] [--rounds 1]
+        [--compare-server PATH]
 
-Prints spans/s and bytes/span for both and the ratios. Bounded: about a minute in total.
+Prints spans/s and bytes/span for both and the ratios. Bounded: about a minute per round.
+With --rounds N the server and SQLite runs alternate N times and medians are printed (on a
+shared machine single runs swing); --compare-server adds a second pyrometer-server binary
+(e.g. a build of the previous commit) to every round, run right after the first.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -262,8 +267,11 @@ def dir_bytes(path: Path) -> dict[str, int]:
     return sizes
 
 
-def bench_server(work: Path, tmp: Path, seconds: float, clients: int) -> dict[str, float]:
+def bench_server(
+    work: Path, tmp: Path, seconds: float, clients: int, binary: Path
+) -> dict[str, float]:
     data = tmp / "pyrometer-data"
+    shutil.rmtree(data, ignore_errors=True)
     out = tmp / "server.out"
     with open(out, "wb") as f:
         proc = subprocess.Popen(
@@ -271,7 +279,7 @@ def bench_server(work: Path, tmp: Path, seconds: float, clients: int) -> dict[st
                 "taskset",
                 "-c",
                 "0",
-                str(server_binary()),
+                str(binary),
                 "--data",
                 str(data),
                 "--listen",
@@ -398,6 +406,8 @@ def sqlite_worker(work: str, db_path: str, seconds: float, result: mp.Queue) -> 
 
 def bench_sqlite(work: Path, tmp: Path, seconds: float) -> dict[str, float]:
     db_path = tmp / "baseline.sqlite"
+    for old in tmp.glob("baseline.sqlite*"):
+        old.unlink()
     queue: mp.Queue = mp.Queue()
     p = mp.Process(target=sqlite_worker, args=(str(work), str(db_path), seconds, queue))
     p.start()
@@ -413,24 +423,7 @@ def bench_sqlite(work: Path, tmp: Path, seconds: float) -> dict[str, float]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--clients", type=int, default=16)
-    args = parser.parse_args()
-    if shutil.which("taskset") is None or os.cpu_count() is None or os.cpu_count() < 2:
-        print("bench/ingest.py needs taskset and 2 cores", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="pyrometer-bench-") as d:
-        tmp = Path(d)
-        work = tmp / "workload.bin"
-        wire = build_workload(work)
-        print(
-            f"workload: {DISTINCT_BATCHES} batches x {SPANS_PER_REQUEST} spans, "
-            f"{wire / (DISTINCT_BATCHES * SPANS_PER_REQUEST):.0f} protobuf bytes/span"
-        )
-        server = bench_server(work, tmp, args.seconds, args.clients)
-        sqlite = bench_sqlite(work, tmp, args.seconds)
+def print_round(server: dict[str, float], sqlite: dict[str, float]) -> None:
     print(f"{'':12}{'spans/s':>12}{'bytes/span':>12}{'spans':>12}")
     for name, r in (("pyrometer", server), ("sqlite", sqlite)):
         print(f"{name:12}{r['spans_per_s']:>12,.0f}{r['bytes_per_span']:>12.1f}{r['spans']:>12,}")
@@ -452,6 +445,63 @@ def main() -> int:
             }
         ),
     )
+
+
+def summary(label: str, runs: list[dict[str, float]], keys: tuple[str, ...]) -> str:
+    parts = []
+    for k in keys:
+        vals = [r[k] for r in runs]
+        parts.append(f"{k} {statistics.median(vals):,.1f} ({min(vals):,.1f}-{max(vals):,.1f})")
+    return f"{label:16}" + "; ".join(parts)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--compare-server", type=Path, default=None)
+    args = parser.parse_args()
+    if shutil.which("taskset") is None or os.cpu_count() is None or os.cpu_count() < 2:
+        print("bench/ingest.py needs taskset and 2 cores", file=sys.stderr)
+        return 2
+    binaries = {"pyrometer": server_binary()}
+    if args.compare_server is not None:
+        binaries["compare"] = args.compare_server
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in (*binaries, "sqlite")}
+    loads: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="pyrometer-bench-") as d:
+        tmp = Path(d)
+        work = tmp / "workload.bin"
+        wire = build_workload(work)
+        print(
+            f"workload: {DISTINCT_BATCHES} batches x {SPANS_PER_REQUEST} spans, "
+            f"{wire / (DISTINCT_BATCHES * SPANS_PER_REQUEST):.0f} protobuf bytes/span"
+        )
+        for rnd in range(args.rounds):
+            loads.append(os.getloadavg()[0])
+            for name, binary in binaries.items():
+                results[name].append(bench_server(work, tmp, args.seconds, args.clients, binary))
+            results["sqlite"].append(bench_sqlite(work, tmp, args.seconds))
+            print(f"--- round {rnd + 1}/{args.rounds}, load average {loads[-1]:.1f}")
+            for name in binaries:
+                print(f"[{name}: {binaries[name]}]")
+                print_round(results[name][-1], results["sqlite"][-1])
+    if args.rounds > 1 or len(binaries) > 1:
+        print(
+            f"=== medians (min-max) of {args.rounds} rounds; load average {min(loads):.1f}-"
+            f"{max(loads):.1f}"
+        )
+        for name in binaries:
+            print(
+                summary(name, results[name], ("spans_per_s", "spans_per_cpu_s", "bytes_per_span"))
+            )
+            ratios = [
+                s["spans_per_s"] / q["spans_per_s"]
+                for s, q in zip(results[name], results["sqlite"])
+            ]
+            print(f"{'':16}vs SQLite: {statistics.median(ratios):.1f}x spans/s (same-round ratios)")
+        print(summary("sqlite", results["sqlite"], ("spans_per_s", "bytes_per_span")))
     return 0
 
 

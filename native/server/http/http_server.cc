@@ -395,7 +395,7 @@ common::Status HttpServer::start(const HttpOptions& options, const Router* route
   HttpOptions opts = options;
   int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (opts.io_threads <= 0) opts.io_threads = cores;
-  if (opts.worker_threads <= 0) opts.worker_threads = std::max(8, 4 * cores);
+  if (opts.worker_threads <= 0) opts.worker_threads = std::max(32, 8 * cores);
   auto impl = std::make_unique<Impl>(opts, router);
   common::Status st = impl->listen();
   if (!st.ok()) return st;
