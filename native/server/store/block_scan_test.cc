@@ -343,12 +343,6 @@ TEST_F(BlockScanTest, CorruptPageIsReportedAsCorruption) {
   }
 }
 
-}  // namespace
-}  // namespace pyrometer::server::store::testing
-
-namespace pyrometer::server::store::testing {
-namespace {
-
 TEST_F(BlockScanTest, SkippedFieldsAreLeftEmptyAndTheRestIsWhole) {
   Table t(&span_schema());
   fill(&t, 3000, {"api"});
@@ -357,11 +351,13 @@ TEST_F(BlockScanTest, SkippedFieldsAreLeftEmptyAndTheRestIsWhole) {
   std::vector<SpanRow> full, light;
   bool stopped = false;
   SpanFilter f;
-  ASSERT_TRUE(b->scan_spans(f, [&](const SpanRow& r) { return full.push_back(r), true; }, &stopped)
+  ASSERT_TRUE(b->scan_spans(
+                   f, [&](const SpanRow& r) { return full.push_back(r), true; }, &stopped)
                   .ok());
   f.skip_fields = kSpanFieldResource | kSpanFieldExtras | kSpanFieldScope;
-  ASSERT_TRUE(
-      b->scan_spans(f, [&](const SpanRow& r) { return light.push_back(r), true; }, &stopped).ok());
+  ASSERT_TRUE(b->scan_spans(
+                   f, [&](const SpanRow& r) { return light.push_back(r), true; }, &stopped)
+                  .ok());
   ASSERT_EQ(full.size(), light.size());
   size_t with_events = 0;
   for (size_t i = 0; i < full.size(); ++i) {
