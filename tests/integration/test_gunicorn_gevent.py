@@ -34,17 +34,9 @@ def _pywsgi(port: int) -> list[str]:
     return [sys.executable, str(Path(APPS) / "gevent_server.py"), str(port)]
 
 
-GUNICORN_GAP = (
-    "gunicorn integration: _WSGI_WORKERS lacks gunicorn.workers.ggevent, so a framework-less app "
-    "under -k gevent gets no SERVER span (its statements become roots); fix in gunicorn.py"
-)
-
-
 @pytest.mark.parametrize(
     "server",
-    [pytest.param(_gunicorn, id="gunicorn", marks=pytest.mark.xfail(strict=True,
-                                                                     reason=GUNICORN_GAP)),
-     pytest.param(_pywsgi, id="pywsgi")],
+    [pytest.param(_gunicorn, id="gunicorn"), pytest.param(_pywsgi, id="pywsgi")],
 )  # fmt: skip
 def test_concurrent_requests_keep_their_own_trees(otlp_receiver: OtlpReceiver, server) -> None:
     port = free_port()

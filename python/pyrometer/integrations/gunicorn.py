@@ -1,5 +1,6 @@
-"""gunicorn: sync and gthread workers run their WSGI app under the generic WSGI middleware (so a
-plain WSGI app is traced too; Flask and Django then only name the route), and each worker
+"""gunicorn: sync, gthread, gevent and eventlet workers run their WSGI app under the generic WSGI
+middleware (so a plain WSGI app is traced too; Flask and Django then only name the route), and each
+worker
 describes itself on the exported resource (``runtime.update_resource``) right after the fork
 (``init_process``): ``process.pid``, ``process.parent_pid`` (the arbiter),
 ``pyrometer.worker.kind`` = ``gunicorn``, ``pyrometer.worker.index`` (the arbiter's spawn counter,
@@ -42,7 +43,14 @@ def _init_process(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # Workers whose ``self.wsgi`` is a WSGI callable; ASGI workers (uvicorn's) must not be wrapped.
-_WSGI_WORKERS = frozenset(("gunicorn.workers.sync", "gunicorn.workers.gthread"))
+# The gevent and eventlet workers serve the same callable from greenlets; context follows each
+# greenlet because gevent gives every greenlet its own contextvars context.
+_WSGI_WORKERS = frozenset((
+    "gunicorn.workers.sync",
+    "gunicorn.workers.gthread",
+    "gunicorn.workers.ggevent",
+    "gunicorn.workers.geventlet",
+))  # fmt: skip
 
 
 def _load_wsgi(original: Callable[..., Any]) -> Callable[..., Any]:
