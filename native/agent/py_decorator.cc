@@ -1,5 +1,6 @@
 // The span decorator: a C callable (vectorcall) that runs the wrapped function
-// inside a new span per call; coroutine functions go to a small Python wrapper.
+// inside a new span per call; coroutine and (async) generator functions go to
+// Python wrappers (pyrometer.api), whose span covers the await or the iteration.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
@@ -18,6 +19,8 @@ namespace {
 
 PyTypeObject* g_wrapper_type = nullptr;
 std::atomic<PyObject*> g_iscoroutinefunction{nullptr};  // inspect.iscoroutinefunction
+std::atomic<PyObject*> g_isgeneratorfunction{nullptr};  // inspect.isgeneratorfunction
+std::atomic<PyObject*> g_isasyncgenfunction{nullptr};   // inspect.isasyncgenfunction
 std::atomic<PyObject*> g_update_wrapper{nullptr};       // functools.update_wrapper
 // Set by pyrometer.api at import; replaced ones are leaked (a reader may hold them).
 std::atomic<PyObject*> g_async_factory{nullptr};
@@ -157,6 +160,27 @@ PyObject* attrs_dict(const std::vector<Attribute>& attrs) {
   return d;
 }
 
+// 1 if `func` is a coroutine, generator or async generator function: a C
+// wrapper would time only the creation of the coroutine/generator object, so
+// these get the Python factory's wrappers. 0 otherwise, -1 with an exception.
+int needs_python_wrapper(PyObject* func) {
+  static const std::pair<std::atomic<PyObject*>*, const char*> kPredicates[] = {
+      {&g_iscoroutinefunction, "iscoroutinefunction"},
+      {&g_isgeneratorfunction, "isgeneratorfunction"},
+      {&g_isasyncgenfunction, "isasyncgenfunction"},
+  };
+  for (const auto& [cache, attr] : kPredicates) {
+    PyObject* pred = cached_import(*cache, "inspect", attr);
+    if (pred == nullptr) return -1;
+    PyObject* r = PyObject_CallOneArg(pred, func);
+    if (r == nullptr) return -1;
+    const int yes = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    if (yes != 0) return yes;
+  }
+  return 0;
+}
+
 }  // namespace
 
 PyObject* make_decorator(PySpan* tmpl, PyObject* func) {
@@ -167,19 +191,12 @@ PyObject* make_decorator(PySpan* tmpl, PyObject* func) {
   const std::vector<Attribute> empty;
   const std::vector<Attribute>& attrs = tmpl != nullptr ? tmpl->rec.attributes : empty;
 
-  PyObject* iscoro = cached_import(g_iscoroutinefunction, "inspect", "iscoroutinefunction");
-  if (iscoro == nullptr) {
+  const int in_python = needs_python_wrapper(func);
+  if (in_python < 0) {
     Py_DECREF(name);
     return nullptr;
   }
-  PyObject* is_coro = PyObject_CallOneArg(iscoro, func);
-  if (is_coro == nullptr) {
-    Py_DECREF(name);
-    return nullptr;
-  }
-  const int coro = PyObject_IsTrue(is_coro);
-  Py_DECREF(is_coro);
-  if (coro == 1) {
+  if (in_python == 1) {
     PyObject* factory = g_async_factory.load(std::memory_order_acquire);
     if (factory == nullptr) {
       // pyrometer.api registers the factory when it is imported.

@@ -146,7 +146,19 @@ def _library_roots() -> list[str]:
 def _async_wrapper(
     func: Callable[..., Any], name: str, kind: int, attributes: dict[str, Any] | None
 ) -> Callable[..., Any]:
-    """The decorator for ``async def``: the await dominates, so a Python wrapper is fine."""
+    """The decorator for ``async def``: the await dominates, so a Python wrapper is fine.
+
+    The C decorator also sends generator and async generator functions here: their span must
+    cover the iteration, not the creation of the generator object (``_genspan``).
+    """
+    import inspect
+
+    from pyrometer import _genspan
+
+    if inspect.isasyncgenfunction(func):
+        return _genspan.wrap_async_generator(_native, func, name, kind, attributes)
+    if inspect.isgeneratorfunction(func):
+        return _genspan.wrap_generator(_native, func, name, kind, attributes)
     native_span = _native.span  # type: ignore[union-attr]
 
     @functools.wraps(func)
