@@ -229,9 +229,11 @@ def test_trace_detail_shows_each_spans_profile_samples() -> None:
         check_trace(server)  # from the head
     finally:
         stop_server(server)  # SIGTERM: the head is flushed into a block
+    # The flushed block keeps the per-trace index in its own file (docs/storage-format.md).
+    assert list(Path(data).glob("blocks/*/profiles.traces")), "no profiles.traces in a block"
     server = start_server(["--data", data])
     try:
-        check_trace(server)  # from the block's profiles file
+        check_trace(server)  # from the block's profiles.traces file
         # A second upload for the same trace adds up with what the block holds.
         send_profile(server, start_ns + 3 * NS)
         body = server.get(f"/api/v1/traces/{TRACE.hex()}")

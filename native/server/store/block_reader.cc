@@ -17,6 +17,7 @@
 #include "server/store/file_ops.h"
 #include "server/store/log_table.h"
 #include "server/store/metric_table.h"
+#include "server/store/profile_trace_file.h"
 #include "server/store/span_table.h"
 
 namespace pyrometer::server::store {
@@ -195,13 +196,35 @@ Status Block::read_rollups(RollupSet* out) const {
   return s.ok() ? s : Status::corruption(dir_ + "/rollups: " + s.message());
 }
 
+bool Block::has_profiles() const {
+  return meta_.profile_rows > 0 || meta_.file(std::string(kProfileTraceFileName)) != nullptr;
+}
+
 Status Block::read_profiles(ProfileSet* out) const {
-  if (meta_.profile_rows == 0) return Status::ok_status();
   std::string file, raw;
-  Status s = read_checked("profiles", &file);
-  if (s.ok()) s = decode_blob_file(file, &raw);
-  if (s.ok()) s = out->parse(raw);
-  return s.ok() ? s : Status::corruption(dir_ + "/profiles: " + s.message());
+  if (meta_.profile_rows > 0) {
+    Status s = read_checked("profiles", &file);
+    if (s.ok()) s = decode_blob_file(file, &raw);
+    if (s.ok()) s = out->parse(raw);
+    if (!s.ok()) return Status::corruption(dir_ + "/profiles: " + s.message());
+  }
+  const std::string traces(kProfileTraceFileName);
+  if (meta_.file(traces)) {
+    Status s = read_checked(traces, &file);
+    if (s.ok()) s = parse_profile_trace_file(file, out->mutable_trace_index());
+    if (!s.ok()) return Status::corruption(dir_ + "/" + traces + ": " + s.message());
+  }
+  return Status::ok_status();
+}
+
+Status Block::read_trace_profiles(std::string_view trace_id, ProfileSet* out) const {
+  const std::string traces(kProfileTraceFileName);
+  if (meta_.file(traces)) {
+    return read_profile_trace_file_one(dir_ + "/" + traces, trace_id, out->mutable_trace_index());
+  }
+  // Older layout: the index sits after the rows inside `profiles`.
+  out->set_trace_only(std::string(trace_id));
+  return read_profiles(out);
 }
 
 Status Block::verify() const {

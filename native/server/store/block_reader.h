@@ -59,7 +59,14 @@ class Block {
   // Reads a whole table (every file's CRC checked against meta).
   Status read_table(BlockTable which, Table* out) const;
   Status read_rollups(RollupSet* out) const;
+  // Merged rows and the whole per-trace index (from profiles.traces, or from
+  // inside `profiles` in older blocks) into `out`.
   Status read_profiles(ProfileSet* out) const;
+  // Only `trace_id`'s (16 raw bytes) per-span profile rows into `out`: one
+  // chunk of profiles.traces, or, in older blocks, `profiles` with its
+  // merged rows skipped.
+  Status read_trace_profiles(std::string_view trace_id, ProfileSet* out) const;
+  bool has_profiles() const;
   // Checks the CRC32C of every file listed in meta.
   Status verify() const;
 

@@ -23,6 +23,7 @@
 #include "server/store/crc32c.h"
 #include "server/store/log_table.h"
 #include "server/store/metric_table.h"
+#include "server/store/profile_trace_file.h"
 #include "server/store/span_table.h"
 #include "server/store/trace_index.h"
 
@@ -249,15 +250,24 @@ Status write_block(const std::string& blocks_dir, uint64_t id, const BlockInput&
     widen(in.rollups->max_minute());
     meta->rollup_rows = in.rollups->size();
   }
+  // The per-trace index goes to its own file (a trace lookup then reads one
+  // chunk of it instead of decompressing `profiles`); legacy_profile_traces
+  // keeps the older layout with the index inside `profiles`.
+  bool separate_traces =
+      !in.legacy_profile_traces && in.profiles && !in.profiles->trace_index().empty();
   if (s.ok() && in.profiles && in.profiles->size() > 0) {
     std::string raw;
-    in.profiles->serialize(&raw);
+    in.profiles->serialize(&raw, !separate_traces);
     buf.clear();
     encode_blob_file(raw, &buf);
     s = put_file("profiles", buf);
     widen(in.profiles->min_minute());
     widen(in.profiles->max_minute());
     meta->profile_rows = in.profiles->size();
+  }
+  if (s.ok() && separate_traces) {
+    write_profile_trace_file(in.profiles->trace_index(), &buf);
+    s = put_file(std::string(kProfileTraceFileName), buf);
   }
   meta->span_rows = spans.rows();
   meta->log_rows = logs.rows();

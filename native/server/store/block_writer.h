@@ -42,6 +42,9 @@ struct BlockInput {
   std::vector<uint64_t> parents;  // compaction inputs
   // kBlockMetaVersion, or 1 to write the previous format (compatibility tests).
   uint16_t format_version = kBlockMetaVersion;
+  // True: the per-trace profile index stays inside `profiles` (the layout
+  // before profiles.traces; compatibility tests only).
+  bool legacy_profile_traces = false;
 };
 
 std::string block_dir_name(uint64_t id);

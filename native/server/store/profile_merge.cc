@@ -326,7 +326,7 @@ uint64_t ProfileSet::max_minute() const {
   return rows_.empty() ? 0 : std::get<0>(rows_.rbegin()->first);
 }
 
-void ProfileSet::serialize(std::string* out) const {
+void ProfileSet::serialize(std::string* out, bool with_trace_index) const {
   // Frames are dictionary-encoded: a profile repeats the same few hundred frames.
   Dictionary dict;
   std::string body;
@@ -353,7 +353,7 @@ void ProfileSet::serialize(std::string* out) const {
   // its strings share the dictionary, so it is built before the dictionary
   // is written.
   std::string section;
-  traces_.serialize(&dict, &section);
+  if (with_trace_index) traces_.serialize(&dict, &section);
   std::string d;
   dict.serialize(&d);
   out->push_back('\0');  // v2 marker: a v1 file starts with a non-empty dictionary's length

@@ -44,8 +44,13 @@ class ProfileSet {
   // file into this set; it reads both layouts (v1: rows then an optional
   // trace index; v2: a 0x00 marker and the rows length-prefixed, so a trace
   // lookup skips them).
-  void serialize(std::string* out) const;
+  // With `with_trace_index` false the trace index is left out (blocks store
+  // it apart, in profiles.traces: see profile_trace_file.h).
+  void serialize(std::string* out, bool with_trace_index = true) const;
   Status parse(std::string_view in);
+  // The per-trace index (blocks write and read it as its own file).
+  const ProfileTraceIndex& trace_index() const { return traces_; }
+  ProfileTraceIndex* mutable_trace_index() { return &traces_; }
   // For trace lookups: later parse() calls skip the merged rows and keep only
   // this trace's (16 raw bytes) index entries.
   void set_trace_only(std::string trace_id) { trace_only_ = std::move(trace_id); }

@@ -2,6 +2,8 @@
 // dictionary-coded section in the block's profiles file.
 #include "server/store/profile_trace_index.h"
 
+#include <algorithm>
+
 #include "server/store/rollup.h"
 
 namespace pyrometer::server::store {
@@ -86,21 +88,41 @@ void ProfileTraceIndex::serialize(Dictionary* dict, std::string* out) const {
   if (traces_.empty()) return;
   out->append(kMagic);
   put_varint(out, traces_.size());
-  for (const auto& [trace, spans] : traces_) {
-    put_bytes(out, trace);
-    put_varint(out, spans.size());
-    for (const auto& [key, e] : spans) {
-      put_bytes(out, key.first);
-      put_varint(out, dict->intern(key.second));
-      put_varint(out, dict->intern(e.service));
-      put_varint(out, e.minute_unix_nano / kMinuteNanos);
-      put_varint(out, e.stacks.size());
-      for (const auto& [stack, count] : e.stacks) {
-        auto frames = split(stack);
-        put_varint(out, frames.size());
-        for (std::string_view f : frames) put_varint(out, dict->intern(f));
-        put_varint(out, zigzag(count));
-      }
+  for (const auto& [trace, spans] : traces_) serialize_entry(trace, spans, dict, out);
+}
+
+void ProfileTraceIndex::serialize_trace(std::string_view trace_id, Dictionary* dict,
+                                        std::string* out) const {
+  auto it = traces_.find(std::string(trace_id));
+  if (it == traces_.end()) return;
+  out->append(kMagic);
+  put_varint(out, 1);
+  serialize_entry(it->first, it->second, dict, out);
+}
+
+std::vector<std::string> ProfileTraceIndex::trace_ids() const {
+  std::vector<std::string> ids;
+  ids.reserve(traces_.size());
+  for (const auto& [trace, spans] : traces_) ids.push_back(trace);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void ProfileTraceIndex::serialize_entry(const std::string& trace, const Spans& spans,
+                                        Dictionary* dict, std::string* out) {
+  put_bytes(out, trace);
+  put_varint(out, spans.size());
+  for (const auto& [key, e] : spans) {
+    put_bytes(out, key.first);
+    put_varint(out, dict->intern(key.second));
+    put_varint(out, dict->intern(e.service));
+    put_varint(out, e.minute_unix_nano / kMinuteNanos);
+    put_varint(out, e.stacks.size());
+    for (const auto& [stack, count] : e.stacks) {
+      auto frames = split(stack);
+      put_varint(out, frames.size());
+      for (std::string_view f : frames) put_varint(out, dict->intern(f));
+      put_varint(out, zigzag(count));
     }
   }
 }

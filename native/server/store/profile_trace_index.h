@@ -51,6 +51,11 @@ class ProfileTraceIndex {
   // `only_trace` when non-empty); `r` is past the rows. Corruption on a
   // malformed section.
   Status parse(ByteReader* r, const Dictionary& dict, std::string_view only_trace = {});
+  // The same section holding only `trace_id` (nothing when absent): one
+  // chunk of the profiles.traces block file.
+  void serialize_trace(std::string_view trace_id, Dictionary* dict, std::string* out) const;
+  // Indexed trace ids, sorted bytewise.
+  std::vector<std::string> trace_ids() const;
 
   static constexpr std::string_view kMagic = "PTX1";
 
@@ -62,6 +67,8 @@ class ProfileTraceIndex {
   };
   // (span id, profile type) → stacks.
   using Spans = std::map<std::pair<std::string, std::string>, SpanEntry>;
+  static void serialize_entry(const std::string& trace, const Spans& spans, Dictionary* dict,
+                              std::string* out);
   std::unordered_map<std::string, Spans> traces_;
   size_t bytes_ = 0;
 };

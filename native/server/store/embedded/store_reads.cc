@@ -141,10 +141,11 @@ Status EmbeddedStore::read_profiles(const ProfileFilter& f, std::vector<ProfileR
   ReadView view = read_view();
   std::vector<ProfileRow> rows;
   for (const auto& b : view.blocks) {
-    if (b->meta().profile_rows == 0 || !b->overlaps(f.start_unix_nano, f.end_unix_nano)) continue;
+    if (!b->has_profiles() || !b->overlaps(f.start_unix_nano, f.end_unix_nano)) continue;
     ProfileSet set;
-    if (!f.trace_id.empty()) set.set_trace_only(f.trace_id);  // skip the merged rows
-    Status s = b->read_profiles(&set);
+    // A trace lookup reads only that trace's chunk of profiles.traces.
+    Status s =
+        f.trace_id.empty() ? b->read_profiles(&set) : b->read_trace_profiles(f.trace_id, &set);
     if (!s.ok()) {
       note_block_error(*b, s);
       continue;
