@@ -11,23 +11,34 @@ unchanged. Python, not C: iteration is not the per-request hot path.
 from __future__ import annotations
 
 import functools
-from typing import Any, AsyncGenerator, Callable, Generator
+from typing import Any, AsyncGenerator, Awaitable, Callable, Generator
 
 
-def _binders(native: Any) -> tuple[Callable[[Any], Any], Callable[[Any], None]]:
-    """attach/detach that tolerate the disabled agent's no-op span (attach needs a real Span)."""
+def _resumers(native: Any) -> tuple[Callable[..., Any], Callable[..., Awaitable[Any]]]:
+    """``resume(span, step, *args)`` runs one step of the wrapped body (next/send/throw/close)
+    with ``span`` current, and ``aresume`` awaits one; both tolerate the disabled agent's no-op
+    span (attach needs a real Span)."""
     span_type = native.Span
     attach = native.attach
     detach = native.detach
 
-    def enter(span: Any) -> Any:
-        return attach(span) if type(span) is span_type else None
+    def resume(span: Any, step: Callable[..., Any], *args: Any) -> Any:
+        token = attach(span) if type(span) is span_type else None
+        try:
+            return step(*args)
+        finally:
+            if token is not None:
+                detach(token)
 
-    def leave(token: Any) -> None:
-        if token is not None:
-            detach(token)
+    async def aresume(span: Any, step: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        token = attach(span) if type(span) is span_type else None
+        try:
+            return await step(*args)
+        finally:
+            if token is not None:
+                detach(token)
 
-    return enter, leave
+    return resume, aresume
 
 
 def _fail(span: Any, exc: BaseException) -> None:
@@ -44,40 +55,24 @@ def wrap_generator(
 ) -> Callable[..., Generator[Any, Any, Any]]:
     """A generator function running ``func``'s generator inside one span per iteration."""
     start_span = native.start_span
-    enter, leave = _binders(native)
+    resume, _ = _resumers(native)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         gen = func(*args, **kwargs)
         span = start_span(name, kind, attributes)
         try:
-            token = enter(span)
-            try:
-                value = next(gen)
-            finally:
-                leave(token)
+            value = resume(span, next, gen)
             while True:
                 try:
                     sent = yield value
                 except GeneratorExit:
-                    token = enter(span)
-                    try:
-                        gen.close()
-                    finally:
-                        leave(token)
+                    resume(span, gen.close)
                     raise
                 except BaseException as thrown:  # throw(): delivered to the body as is
-                    token = enter(span)
-                    try:
-                        value = gen.throw(thrown)
-                    finally:
-                        leave(token)
+                    value = resume(span, gen.throw, thrown)
                 else:
-                    token = enter(span)
-                    try:
-                        value = gen.send(sent)
-                    finally:
-                        leave(token)
+                    value = resume(span, gen.send, sent)
         except StopIteration as stop:
             span.end()
             return stop.value
@@ -100,40 +95,24 @@ def wrap_async_generator(
 ) -> Callable[..., AsyncGenerator[Any, Any]]:
     """An async generator function running ``func``'s async generator inside one span."""
     start_span = native.start_span
-    enter, leave = _binders(native)
+    _, aresume = _resumers(native)
 
     @functools.wraps(func)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         agen = func(*args, **kwargs)
         span = start_span(name, kind, attributes)
         try:
-            token = enter(span)
-            try:
-                value = await agen.__anext__()
-            finally:
-                leave(token)
+            value = await aresume(span, agen.__anext__)
             while True:
                 try:
                     sent = yield value
                 except GeneratorExit:
-                    token = enter(span)
-                    try:
-                        await agen.aclose()
-                    finally:
-                        leave(token)
+                    await aresume(span, agen.aclose)
                     raise
                 except BaseException as thrown:  # athrow(): delivered to the body as is
-                    token = enter(span)
-                    try:
-                        value = await agen.athrow(thrown)
-                    finally:
-                        leave(token)
+                    value = await aresume(span, agen.athrow, thrown)
                 else:
-                    token = enter(span)
-                    try:
-                        value = await agen.asend(sent)
-                    finally:
-                        leave(token)
+                    value = await aresume(span, agen.asend, sent)
         except StopAsyncIteration:
             span.end()
             return
