@@ -71,6 +71,23 @@ void span_dealloc(PyObject* self) {
 
 // ---- context manager ----------------------------------------------------
 
+}  // namespace
+
+void exit_span(PySpan* s) {
+  if (s->token != nullptr) {
+    PyObject* token = s->token;
+    s->token = nullptr;
+    detach(token);
+    Py_DECREF(token);
+    // Leaving a local root: the thread's root is now the enclosing one, if any
+    // (children never change it, so they skip this lookup).
+    if (s->is_local_root) republish_current_root();
+  }
+  end_span(s);
+}
+
+namespace {
+
 PyObject* span_enter(PyObject* self, PyObject*) {
   PySpan* s = reinterpret_cast<PySpan*>(self);
   if (s->state == SpanState::kCreated) start_span(s);
@@ -89,16 +106,7 @@ PyObject* span_exit(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
       tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
     }
   }
-  if (s->token != nullptr) {
-    PyObject* token = s->token;
-    s->token = nullptr;
-    detach(token);
-    Py_DECREF(token);
-    // Leaving a local root: the thread's root is now the enclosing one, if any
-    // (children never change it, so they skip this lookup).
-    if (s->is_local_root) republish_current_root();
-  }
-  end_span(s);
+  exit_span(s);
   Py_RETURN_FALSE;
 }
 

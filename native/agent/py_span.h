@@ -87,6 +87,12 @@ PySpan* new_span(PyObject* name, PyObject* kind, PyObject* attributes, PyObject*
 void start_span(PySpan* s);
 // Ends a started span and hands it to its local trace. No-op unless kStarted.
 void end_span(PySpan* s);
+// Detaches `s` if it is current through its own token (entered), then ends
+// it. What __exit__ does after recording an escaping exception.
+void exit_span(PySpan* s);
+// The object span()/start_span() return instead of a span while the agent is
+// disabled at run time (borrowed), or NULL.
+PyObject* noop_span();
 // Makes `s` current (returns the ContextVar token, new reference) / restores.
 PyObject* attach(PyObject* s);
 // Resets the ContextVar with `token`; on failure (token from another Context

@@ -113,6 +113,17 @@ def _native_tracer() -> Any:
     return _tracer
 
 
+_native_module: Any = None
+
+
+def native() -> Any:
+    """pyrometer._native when the agent is on, else None (looked up once)."""
+    global _native_module
+    if _native_module is None:
+        _native_module = _api()._native or False
+    return _native_module or None
+
+
 class Span:
     """A started span that is current until ``detach`` and recorded at ``end``.
 
