@@ -310,11 +310,14 @@ bool Exporter::send(Signal signal, const std::string& url, const std::string& bo
   std::string gz;
   std::vector<std::pair<std::string, std::string>> headers = cfg_.headers;
   headers.emplace_back("Content-Type", "application/x-protobuf");
-  // Fastest level: the exporter shares the app's CPU, and level 1 already shrinks OTLP
-  // protobuf several times.
-  common::gzip(body, &gz, Z_BEST_SPEED);
-  headers.emplace_back("Content-Encoding", "gzip");
-  const std::string* payload = &gz;
+  const std::string* payload = &body;
+  if (cfg_.gzip) {
+    // Fastest level: the exporter shares the app's CPU, and level 1 already shrinks OTLP
+    // protobuf several times.
+    common::gzip(body, &gz, Z_BEST_SPEED);
+    headers.emplace_back("Content-Encoding", "gzip");
+    payload = &gz;
+  }
   milliseconds backoff = cfg_.retry_initial;
   for (int attempt = 1;; ++attempt) {
     {

@@ -42,8 +42,10 @@ struct ExporterConfig {
   std::string metrics_url;
   std::string logs_url;
   std::vector<std::pair<std::string, std::string>> headers;  // incl. Authorization
-  std::chrono::milliseconds export_interval{5000};           // traces and logs
-  std::chrono::milliseconds metrics_interval{10000};         // RED and runtime metrics
+  // gzip request bodies (Content-Encoding: gzip); off, bodies go as they are.
+  bool gzip = true;
+  std::chrono::milliseconds export_interval{5000};    // traces and logs
+  std::chrono::milliseconds metrics_interval{10000};  // RED and runtime metrics
   size_t max_batch_spans = 512;
   size_t max_batch_logs = 512;
   int max_attempts = 5;  // per batch, then dropped and counted

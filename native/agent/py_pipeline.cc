@@ -105,7 +105,10 @@ bool start(const std::string& service_name, const nb::dict& resource_attributes,
            const std::string& logs_url, const nb::dict& headers, double export_interval_s,
            double metrics_interval_s, double flush_timeout_s, int64_t max_queue_spans,
            int64_t max_queue_logs, double retry_initial_s, double retry_max_s, int max_attempts,
-           bool gil_sampling, double gil_duty) {
+           bool gil_sampling, double gil_duty, const std::string& compression) {
+  if (compression != "gzip" && compression != "none") {
+    throw nb::value_error("compression must be 'gzip' or 'none'");
+  }
   if (pipeline_impl() != nullptr) return false;
   PipelineConfig cfg;
   cfg.resource.service_name = service_name;
@@ -114,6 +117,7 @@ bool start(const std::string& service_name, const nb::dict& resource_attributes,
   cfg.exporter.metrics_url = metrics_url;
   cfg.exporter.logs_url = logs_url;
   cfg.exporter.headers = str_pairs(headers);
+  cfg.exporter.gzip = compression == "gzip";
   if (export_interval_s > 0) cfg.exporter.export_interval = to_ms(export_interval_s);
   if (metrics_interval_s > 0) cfg.exporter.metrics_interval = to_ms(metrics_interval_s);
   if (retry_initial_s > 0) cfg.exporter.retry_initial = to_ms(retry_initial_s);
@@ -248,7 +252,7 @@ void register_pipeline(nb::module_& m) {
         nb::arg("flush_timeout_s") = 2.0, nb::arg("max_queue_spans") = 2048,
         nb::arg("max_queue_logs") = 2048, nb::arg("retry_initial_s") = 0.5,
         nb::arg("retry_max_s") = 30.0, nb::arg("max_attempts") = 5, nb::arg("gil_sampling") = true,
-        nb::arg("gil_duty") = 0.2,
+        nb::arg("gil_duty") = 0.2, nb::arg("compression") = "gzip",
         "Creates the process-wide pipeline (threads start lazily). False if already started.");
   // api._start(cfg) calls start_pipeline(cfg) with a Config: that form runs
   // pyrometer.runtime.start_agent(cfg), which calls the explicit form above.

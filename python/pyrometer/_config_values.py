@@ -26,6 +26,7 @@ SAMPLERS = (
     "parentbased_traceidratio",
 )
 PROPAGATORS = ("tracecontext", "baggage")
+COMPRESSIONS = ("gzip", "none")
 
 
 def parse_bool(value: Any) -> bool:
@@ -95,6 +96,30 @@ def parse_sampler(value: Any) -> str:
     if text not in SAMPLERS:
         raise ValueError("expected one of " + ", ".join(SAMPLERS))
     return text
+
+
+def parse_compression(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in COMPRESSIONS:
+        raise ValueError("expected gzip or none")
+    return text
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when the URL's host is this machine (localhost, 127.0.0.0/8, ::1)."""
+    rest = url.partition("://")[2]
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    if host.startswith("["):
+        host = host[1 : host.find("]")]
+    else:
+        host = host.partition(":")[0]
+    host = host.lower()
+    if host in ("localhost", "::1"):
+        return True
+    parts = host.split(".")
+    return (
+        len(parts) == 4 and parts[0] == "127" and all(p.isdigit() and int(p) < 256 for p in parts)
+    )
 
 
 def parse_url(value: Any) -> str:

@@ -123,6 +123,7 @@ def start_pipeline(
     max_attempts: int = 5,
     gil_sampling: bool = True,
     gil_duty: float = 0.2,
+    compression: str = "gzip",
 ) -> bool:
     """Creates the process-wide pipeline; native threads start on first use. False if it was
     already started. Called with one Config argument, runs pyrometer.runtime.start_agent(cfg)."""

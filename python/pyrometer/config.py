@@ -36,6 +36,8 @@ class Config:
     metrics_endpoint: str = DEFAULT_ENDPOINT + "/v1/metrics"
     logs_endpoint: str = DEFAULT_ENDPOINT + "/v1/logs"
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    # Request body compression; default gzip, or none when every endpoint is on this machine.
+    compression: str = "none"
     token: str | None = field(default=None, repr=False)
     sampler: str = "parentbased_always_on"
     sampler_arg: float = 1.0
@@ -94,6 +96,10 @@ _SPECS: dict[str, tuple[tuple[tuple[str, _Parser], ...], _Parser | None]] = {
     "metrics_endpoint": ((("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", v.parse_url),), v.parse_url),
     "logs_endpoint": ((("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", v.parse_url),), v.parse_url),
     "headers": ((("OTEL_EXPORTER_OTLP_HEADERS", v.parse_key_values),), v.parse_key_values),
+    "compression": (
+        (("OTEL_EXPORTER_OTLP_COMPRESSION", v.parse_compression),),
+        v.parse_compression,
+    ),
     "token": ((("PYROMETER_TOKEN", v.parse_str),), v.parse_str),
     "sampler": ((("OTEL_TRACES_SAMPLER", v.parse_sampler),), v.parse_sampler),
     "sampler_arg": ((("OTEL_TRACES_SAMPLER_ARG", v.parse_ratio),), v.parse_ratio),
@@ -237,6 +243,12 @@ def _fill_derived(values: dict[str, Any], sources: dict[str, str], env: Mapping[
         if name not in values:
             values[name] = base + path
             sources[name] = "derived from endpoint"
+    if "compression" not in values:
+        # gzip costs the exporter more CPU than it saves when the collector is local (the
+        # bytes never leave the machine); over a network it shrinks OTLP protobuf several times.
+        local = all(v.is_loopback_url(values[name]) for name in _SIGNAL_PATHS)
+        values["compression"] = "none" if local else "gzip"
+        sources["compression"] = "derived from endpoint"
 
 
 _current: Config | None = None

@@ -110,6 +110,7 @@ def start_agent(cfg: Any) -> bool:
                 metrics_interval_s=float(getattr(cfg, "metrics_interval", 10.0)),
                 flush_timeout_s=float(getattr(cfg, "flush_timeout", 2.0)),
                 max_queue_spans=int(getattr(cfg, "max_queue_spans", 2048)),
+                compression=str(getattr(cfg, "compression", "gzip")),
             )
             _started = True
             _exit_flush_s = float(getattr(cfg, "flush_timeout", 2.0))

@@ -89,6 +89,35 @@ def test_endpoints_base_and_per_signal():
     assert cfg.metrics_endpoint == "http://collector:4318/v1/metrics"
     assert cfg.logs_endpoint == "http://logs:9/custom"
     assert cfg.sources["logs_endpoint"] == "env OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
+    assert cfg.compression == "gzip"  # a remote collector: bodies are gzipped
+
+
+@pytest.mark.parametrize(
+    ("env", "compression"),
+    [
+        ({}, "none"),  # the local pyrometer serve: gzip would only cost CPU
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4318"}, "none"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://[::1]:4318"}, "none"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "https://u:p@127.0.0.2:443/x"}, "none"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://10.0.0.5:4318/v1/traces"}, "gzip"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.example.com"}, "gzip"),
+        ({"OTEL_EXPORTER_OTLP_COMPRESSION": "GZIP"}, "gzip"),
+        (
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318",
+                "OTEL_EXPORTER_OTLP_COMPRESSION": "none",
+            },
+            "none",
+        ),
+    ],
+)
+def test_compression_default_depends_on_where_the_collector_is(env, compression):
+    cfg = load(env=env)
+    assert cfg.compression == compression
+    explicit = "OTEL_EXPORTER_OTLP_COMPRESSION" in env
+    assert cfg.sources["compression"] == (
+        "env OTEL_EXPORTER_OTLP_COMPRESSION" if explicit else "derived from endpoint"
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,6 +168,7 @@ BAD_VALUES = [
     ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "x", "metrics_endpoint"),
     ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://", "logs_endpoint"),
     ("OTEL_EXPORTER_OTLP_HEADERS", "a=b,c", "headers"),
+    ("OTEL_EXPORTER_OTLP_COMPRESSION", "brotli", "compression"),
     ("OTEL_TRACES_SAMPLER", "sometimes", "sampler"),
     ("OTEL_TRACES_SAMPLER_ARG", "1.5", "sampler_arg"),
     ("OTEL_PROPAGATORS", "b3", "propagators"),

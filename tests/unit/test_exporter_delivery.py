@@ -54,6 +54,27 @@ def test_spans_arrive_gzipped_with_resource_and_attributes(otlp_receiver: OtlpRe
     assert req.headers["x-team"] == "payments"
 
 
+def test_compression_none_sends_plain_protobuf(otlp_receiver: OtlpReceiver) -> None:
+    out = run_child(
+        """
+        start(compression="none")
+        n._test_emit_spans(3, "plain", kind=1, attributes={"k": "v"}, spans_per_trace=3)
+        flushed = n.flush(10.0)
+        try:
+            n.start_pipeline("s", {}, "http://x/1", "http://x/2", "http://x/3", {},
+                             compression="zstd")
+        except ValueError as exc:
+            emit({"flushed": flushed, "error": str(exc)})
+        """,
+        otlp_receiver.endpoint,
+    )
+    assert out["flushed"] is True
+    assert out["error"] == "compression must be 'gzip' or 'none'"
+    assert [s.name for _, s in otlp_receiver.spans()] == ["plain"] * 3
+    req = next(r for r in otlp_receiver.requests if r.path == "/v1/traces")
+    assert "content-encoding" not in req.headers
+
+
 def test_token_becomes_bearer_header_via_start_agent(otlp_receiver: OtlpReceiver) -> None:
     out = run_child(
         """
