@@ -11,6 +11,7 @@ void register_sql(nb::module_& m);          // py_sql.cc: SQL normaliser for DB 
 void register_pipeline(nb::module_& m);     // py_pipeline.cc: export pipeline, runtime probes
 void register_gauges(nb::module_& m);       // py_gauges.cc: last-value gauges, resource updates
 void register_http_server(nb::module_& m);  // py_http_server.cc: request spans from ASGI scopes
+void register_asgi_call(nb::module_& m);    // py_asgi_call.cc: a traced ASGI request, no frames
 }  // namespace pyrometer::agent::py
 
 NB_MODULE(_native, m) {
@@ -21,4 +22,5 @@ NB_MODULE(_native, m) {
   pyrometer::agent::py::register_pipeline(m);
   pyrometer::agent::py::register_gauges(m);
   pyrometer::agent::py::register_http_server(m);
+  pyrometer::agent::py::register_asgi_call(m);
 }

@@ -9,6 +9,8 @@
 // unknown method, "WEBSOCKET"), renamed "{method} {route}" at the end; an
 // incoming traceparent/tracestate/baggage continues the caller's trace.
 #define PY_SSIZE_T_CLEAN
+#include "agent/py_http_server.h"
+
 #include <Python.h>
 #include <nanobind/nanobind.h>
 
@@ -249,10 +251,9 @@ PyObject* remote_parent(const RequestHeaders& h) {
   return parent;
 }
 
-// start_asgi_span(scope) -> Span: the SERVER span of an ASGI "http" or
-// "websocket" connection, started and current (finish_http_span ends it).
-PyObject* py_start_asgi_span(PyObject*, PyObject* scope) {
-  if (PyObject* noop = noop_span()) return Py_NewRef(noop);
+}  // namespace
+
+PySpan* start_request_span(PyObject* scope) {
   PyObject* type = scope_get(scope, g.type);
   const bool websocket =
       type != nullptr &&
@@ -340,49 +341,25 @@ PyObject* py_start_asgi_span(PyObject*, PyObject* scope) {
   start_span(s);
   s->token = attach(reinterpret_cast<PyObject*>(s));
   publish_span_root(s);
-  return reinterpret_cast<PyObject*>(s);
+  return s;
 }
 
-// finish_http_span(span, status, route): status (int or None) as
-// http.response.status_code, a 5xx making the span an error typed by the
-// code; route (str or None) as http.route, renaming the span
-// "{name} {route}"; then the span leaves the context and ends. A 5xx on a
-// span whose status is already set (an exception recorded) keeps that status.
-// Not a Span (the no-op object): nothing. Never raises for bad values
-// (they are counted): the request has already been served.
-PyObject* py_finish_http_span(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs != 3) {
-    PyErr_SetString(PyExc_TypeError, "finish_http_span(span, status, route)");
-    return nullptr;
-  }
-  if (!is_span(args[0])) Py_RETURN_NONE;
-  PySpan* s = reinterpret_cast<PySpan*>(args[0]);
-  PyObject* status = args[1];
-  PyObject* route = args[2];
-  bool bad = false;
-  int64_t code = -1;
-  if (status != Py_None) {
-    long long v = PyLong_Check(status) ? PyLong_AsLongLong(status) : -1;
-    if (v < 0 || v > 999) {
-      PyErr_Clear();
-      bad = true;
-    } else {
-      code = v;
-    }
-  }
+void finish_request_span(PySpan* s, int64_t code, PyObject* route) {
   std::string route_text;
-  if (route != Py_None && (!PyUnicode_Check(route) || !text_of(route, &route_text))) bad = true;
   PyObject* new_name = nullptr;
-  if (!route_text.empty()) {
-    new_name = PyUnicode_FromFormat("%U %U", s->name, route);
-    if (new_name == nullptr) {
-      PyErr_Clear();
-      bad = true;
+  if (route != nullptr && route != Py_None) {
+    if (!PyUnicode_Check(route) || !text_of(route, &route_text)) {
+      tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    } else if (!route_text.empty()) {
+      new_name = PyUnicode_FromFormat("%U %U", s->name, route);
+      if (new_name == nullptr) {
+        PyErr_Clear();
+        tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+      }
     }
   }
-  if (bad) tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
   bool route_set = false;
-  PYROMETER_BEGIN_CRITICAL(args[0])
+  PYROMETER_BEGIN_CRITICAL(reinterpret_cast<PyObject*>(s))
   if (s->state != SpanState::kEnded) {
     if (code >= 0) {
       upsert_attribute(s->rec.attributes, "http.response.status_code", AttrValue(code));
@@ -405,6 +382,43 @@ PyObject* py_finish_http_span(PyObject*, PyObject* const* args, Py_ssize_t nargs
   Py_XDECREF(new_name);
   if (route_set) note_route(s);
   exit_span(s);
+}
+
+namespace {
+
+// start_asgi_span(scope) -> Span: the SERVER span of an ASGI "http" or
+// "websocket" connection, started and current (finish_http_span ends it).
+PyObject* py_start_asgi_span(PyObject*, PyObject* scope) {
+  if (PyObject* noop = noop_span()) return Py_NewRef(noop);
+  return reinterpret_cast<PyObject*>(start_request_span(scope));
+}
+
+// finish_http_span(span, status, route): status (int or None) as
+// http.response.status_code, a 5xx making the span an error typed by the
+// code; route (str or None) as http.route, renaming the span
+// "{name} {route}"; then the span leaves the context and ends. A 5xx on a
+// span whose status is already set (an exception recorded) keeps that status.
+// Not a Span (the no-op object): nothing. Never raises for bad values
+// (they are counted): the request has already been served.
+PyObject* py_finish_http_span(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 3) {
+    PyErr_SetString(PyExc_TypeError, "finish_http_span(span, status, route)");
+    return nullptr;
+  }
+  if (!is_span(args[0])) Py_RETURN_NONE;
+  PySpan* s = reinterpret_cast<PySpan*>(args[0]);
+  PyObject* status = args[1];
+  int64_t code = -1;
+  if (status != Py_None) {
+    long long v = PyLong_Check(status) ? PyLong_AsLongLong(status) : -1;
+    if (v < 0 || v > 999) {
+      PyErr_Clear();
+      tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      code = v;
+    }
+  }
+  finish_request_span(s, code, args[2]);
   Py_RETURN_NONE;
 }
 

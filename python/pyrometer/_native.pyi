@@ -76,6 +76,17 @@ def start_asgi_span(scope: Mapping[str, Any]) -> Span:
 def finish_http_span(span: Span, status: int | None, route: str | None) -> None:
     """Sets the response status and route (renaming "{name} {route}"), detaches, ends."""
 
+def trace_asgi(
+    func: Callable[..., Any],
+    owner: Any,
+    scope: Any,
+    receive: Any,
+    send: Any,
+    on_error: Callable[[Span, BaseException], None],
+) -> Any:
+    """func(owner, scope, receive, send) (without owner when None) as one traced ASGI http
+    request: an awaitable that starts the span when first awaited. CPython >= 3.10 only."""
+
 def detach(token: Token[Span]) -> None: ...
 def set_root_attribute(key: str, value: Any) -> bool: ...
 def extract(traceparent: str, tracestate: str = "", baggage: str = "") -> SpanContext | None: ...

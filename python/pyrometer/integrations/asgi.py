@@ -7,7 +7,7 @@ Frameworks (Starlette, FastAPI) wrap their app with it and put the route templat
 
 from __future__ import annotations
 
-import contextvars
+import functools
 from typing import Any, Awaitable, Callable, MutableMapping
 
 from pyrometer.integrations import _common
@@ -20,14 +20,19 @@ App = Callable[
     [Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]
 ]
 
-_request: contextvars.ContextVar[Any] = contextvars.ContextVar(
-    "pyrometer_asgi_request", default=None
-)
+
+def record_error(span: Any, exc: BaseException) -> None:
+    """``trace_asgi``'s on_error: ``exc`` with its structured stack on the request span."""
+    try:
+        _common.record_exception(span, exc)
+    except Exception as err:
+        _common.fault("asgi", "record", err)
 
 
-def current_request() -> Any:
-    """The native SERVER span of the ASGI request being served, if any."""
-    return _request.get()
+def _already_traced(native: Any) -> bool:
+    """A request span is current: an outer layer (a mounting app) traces this request."""
+    span = native.current_span()
+    return span is not None and span.kind == 2 and span.is_local_root and span.is_recording
 
 
 def _route(scope: Scope, root_path: str) -> str | None:
@@ -60,19 +65,37 @@ def _finish(
         _common.fault(framework, "end", err)
 
 
-async def call(app: App, scope: Scope, receive: Any, send: Any, framework: str = "asgi") -> None:
-    """Runs one ASGI connection of ``app`` traced; messages and exceptions pass unchanged."""
+def call(
+    app: App, scope: Scope, receive: Any, send: Any, framework: str = "asgi", owner: Any = None
+) -> Awaitable[None]:
+    """One ASGI connection of ``app`` traced (``app(owner, scope, receive, send)`` when an owner
+    is given), as an awaitable; messages and exceptions pass unchanged.
+
+    An http request goes through the native ``trace_asgi``: no Python frame of ours runs while
+    the app does. A websocket connection, and any request on Python < 3.10, take the Python path.
+    """
     kind = scope.get("type")
-    if (kind != "http" and kind != "websocket") or _request.get() is not None:
-        return await app(scope, receive, send)  # lifespan, or already traced by an outer layer
     native = _common.native()
+    if (kind != "http" and kind != "websocket") or not native:
+        return app(scope, receive, send) if owner is None else app(owner, scope, receive, send)
+    trace_asgi = getattr(native, "trace_asgi", None)
+    if kind == "http" and trace_asgi is not None:
+        return trace_asgi(app, owner, scope, receive, send, record_error)  # type: ignore[no-any-return]
+    return _call_python(native, app, scope, receive, send, framework, owner)
+
+
+async def _call_python(
+    native: Any, app: App, scope: Scope, receive: Any, send: Any, framework: str, owner: Any
+) -> None:
+    kind = scope.get("type")
+    if owner is not None:
+        app = functools.partial(app, owner)
     try:
-        # One native call builds the span from the scope (method, url, peers, user agent,
-        # an incoming traceparent) and makes it current: this runs for every request.
-        span = native.start_asgi_span(scope) if native else None
-        if span is None or type(span) is not native.Span:
-            return await app(scope, receive, send)  # agent off, or disabled at run time
-        token = _request.set(span)
+        if _already_traced(native):
+            return await app(scope, receive, send)
+        span = native.start_asgi_span(scope)
+        if type(span) is not native.Span:
+            return await app(scope, receive, send)  # disabled at run time
     except Exception as err:
         _common.fault(framework, "start", err)
         return await app(scope, receive, send)
@@ -97,10 +120,8 @@ async def call(app: App, scope: Scope, receive: Any, send: Any, framework: str =
     try:
         await app(scope, traced_receive if kind == "websocket" else receive, traced_send)
     except BaseException as exc:
-        _request.reset(token)
         _finish(native, span, scope, framework, status, exc, root_path)
         raise
-    _request.reset(token)
     if kind == "websocket":
         span.set_attribute("websocket.messages.received", counts[0])
         span.set_attribute("websocket.messages.sent", counts[1])

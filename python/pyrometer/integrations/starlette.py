@@ -7,7 +7,6 @@ The route template comes from ``scope["route"].path``, which Starlette's router 
 
 from __future__ import annotations
 
-import functools
 import sys
 from typing import Any, Callable
 
@@ -21,7 +20,7 @@ _NAME = "starlette"
 def _app_call(original: Callable[..., Any]) -> Callable[..., Any]:
     @_wrap.wraps(original)
     async def __call__(self: Any, scope: Any, receive: Any, send: Any) -> None:
-        await asgi.call(functools.partial(original, self), scope, receive, send, _NAME)
+        await asgi.call(original, scope, receive, send, _NAME, self)
 
     return __call__
 

@@ -1,0 +1,27 @@
+// The HTTP server request span, shared by the entry points that build it:
+// start_asgi_span/finish_http_span (py_http_server.cc) and the native ASGI
+// call wrapper (py_asgi_call.cc). Binding layer: needs the interpreter.
+#pragma once
+
+#include <Python.h>
+
+#include <cstdint>
+
+#include "agent/py_span.h"
+
+namespace pyrometer::agent::py {
+
+// Starts the SERVER span of an ASGI "http"/"websocket" connection from its
+// scope (method, URL, peers, user agent, an incoming W3C context) and makes
+// it current (its token kept in the span). NULL with an exception only on
+// allocation failure; bad scope values are skipped, never raised.
+PySpan* start_request_span(PyObject* scope);
+
+// Sets `code` (>= 0; -1 for none) as http.response.status_code — a 5xx also
+// makes the span an error typed by the code unless its status is already set
+// — and `route` (str, None or NULL) as http.route, renaming the span
+// "{name} {route}"; then detaches and ends it. Never raises: bad values are
+// counted in internal_errors.
+void finish_request_span(PySpan* s, int64_t code, PyObject* route);
+
+}  // namespace pyrometer::agent::py
