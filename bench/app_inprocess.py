@@ -6,6 +6,8 @@ Cases, each as medians of interleaved rounds (µs of CPU per request):
 - ``fastapi``: the FastAPI app's ``async def`` route through the ASGI app callable; ``plain``,
   ``native`` (the same request inside a bare native SERVER span with the same 9 attributes,
   status, route and rename: the tracer's own cost) and ``traced`` (the Starlette integration).
+- ``flask-hello``: the Flask ``/hello/<name>`` route (a small JSON response) through the WSGI
+  callable; ``plain`` and ``traced`` as for ``flask``.
 - ``flask``: the Flask route (sqlite3 connect + 2 queries + template) through the WSGI callable;
   ``plain`` and ``traced`` (Flask, sqlite3 and the generic WSGI layer, as gunicorn applies it).
 - ``sqlite``: connect + the route's two queries + close; ``plain``, ``wrapped`` (integration
@@ -133,7 +135,7 @@ def fastapi_cases(n: int) -> dict[str, Callable[[int], float]]:
     }
 
 
-def flask_cases(n: int) -> dict[str, Callable[[int], float]]:
+def flask_cases(n: int, path: str = "/customers/7") -> dict[str, Callable[[int], float]]:
     import flask_bench  # type: ignore[import-not-found]
 
     from pyrometer.integrations import flask as flask_integration
@@ -146,7 +148,7 @@ def flask_cases(n: int) -> dict[str, Callable[[int], float]]:
     def environ() -> dict[str, Any]:
         return {
             "REQUEST_METHOD": "GET",
-            "PATH_INFO": "/customers/7",
+            "PATH_INFO": path,
             "SCRIPT_NAME": "",
             "QUERY_STRING": "",
             "SERVER_NAME": "127.0.0.1",
@@ -249,8 +251,12 @@ def main() -> int:
     print(f"rounds={args.rounds} requests/round={args.requests} python={sys.version.split()[0]}")
     print("| case | variant | cpu µs/request | overhead vs plain |")
     print("|---|---|---|---|")
-    for name, make in (("fastapi", fastapi_cases), ("flask", flask_cases),
-                       ("sqlite", sqlite_cases)):  # fmt: skip
+
+    def flask_hello(n: int) -> dict[str, Callable[[int], float]]:
+        return flask_cases(n, "/hello/ada")
+
+    for name, make in (("fastapi", fastapi_cases), ("flask-hello", flask_hello),
+                       ("flask", flask_cases), ("sqlite", sqlite_cases)):  # fmt: skip
         medians = interleave(make(args.requests), args.rounds)
         for variant, value in medians.items():
             extra = value - medians["plain"]

@@ -5,6 +5,8 @@ except while wrk drives one of them):
 
 - ``flask``: Flask under gunicorn (1 sync worker); ``GET /customers/<id>`` opens a sqlite3
   connection, runs two queries and renders a small Jinja template (from a file, so cached).
+- ``flask-hello``: same server; ``GET /hello/<name>`` returning a small JSON object (the
+  design's hello-world budget case for Flask).
 - ``fastapi-async``: FastAPI under uvicorn (1 worker); ``async def`` route returning JSON.
 - ``fastapi-db``: same server; a ``def`` route (run in Starlette's thread pool) doing the two
   sqlite3 queries and returning JSON.
@@ -58,6 +60,11 @@ from flask import Flask, render_template
 
 app = Flask(__name__)
 DB = os.environ["BENCH_DB"]
+
+
+@app.get("/hello/<name>")
+def hello(name):
+    return {"hello": name}
 
 
 @app.get("/customers/<int:customer_id>")
@@ -126,6 +133,8 @@ class Case:
 CASES = {
     "flask": Case("flask", [str(BIN / "gunicorn"), "-w", "1", "-k", "sync", "-b",
                             "127.0.0.1:{port}", "flask_bench:app"], "/customers/7", 8),
+    "flask-hello": Case("flask-hello", [str(BIN / "gunicorn"), "-w", "1", "-k", "sync", "-b",
+                                        "127.0.0.1:{port}", "flask_bench:app"], "/hello/ada", 8),
     "fastapi-async": Case("fastapi-async", [str(BIN / "uvicorn"), "--host", "127.0.0.1",
                                             "--port", "{port}", "--no-access-log",
                                             "fastapi_bench:app"], "/items/7", 16),

@@ -47,6 +47,20 @@ struct Names {
   PyObject* verb_http;  // span name for an unknown method
   PyObject* verb_websocket;
   PyObject* known[10];  // KNOWN_METHODS, interned
+  // WSGI environ keys
+  PyObject* request_method;
+  PyObject* http_host;
+  PyObject* server_name;
+  PyObject* server_port;
+  PyObject* script_name;
+  PyObject* path_info;
+  PyObject* url_scheme;
+  PyObject* remote_addr;
+  PyObject* http_user_agent;
+  PyObject* server_protocol;
+  PyObject* http_traceparent;
+  PyObject* http_tracestate;
+  PyObject* http_baggage;
 };
 Names g;
 
@@ -181,9 +195,9 @@ struct Method {
   std::string original;      // http.request.method_original, or empty
 };
 
-Method method_of(PyObject* scope) {
+// `raw`: the request's method (a str, or NULL for none: GET). Steals it.
+Method method_of(PyObject* raw) {
   Method m;
-  PyObject* raw = scope_get(scope, g.method);
   std::string text = "GET";
   if (raw != nullptr) {
     for (int i = 0; i < 10; ++i) {
@@ -234,6 +248,27 @@ void add_pair_item(std::vector<Attribute>& attrs, const char* key, PyObject* pai
   if (to_attr_value(PyTuple_GET_ITEM(pair, i), &v)) add(attrs, key, std::move(v));
 }
 
+// Digits of at most 5 characters as a port, else -1.
+int64_t port_number(std::string_view digits) {
+  if (digits.empty() || digits.size() > 5 ||
+      digits.find_first_not_of("0123456789") != std::string_view::npos) {
+    return -1;
+  }
+  int64_t v = 0;
+  for (char c : digits) v = v * 10 + (c - '0');
+  return v;
+}
+
+// "host:port" -> host (in place) and the port, or -1 when there is none.
+// "[v6]" and "[v6]:port" keep their brackets, as the Host header writes them.
+int64_t split_host_port(std::string_view* host) {
+  if (host->empty() || host->find(':') == std::string_view::npos || host->back() == ']') return -1;
+  const size_t colon = host->rfind(':');
+  const int64_t port = port_number(host->substr(colon + 1));
+  *host = host->substr(0, colon);
+  return port;
+}
+
 // A remote parent from the propagation headers, or NULL (no exception).
 PyObject* remote_parent(const RequestHeaders& h) {
   if (h.traceparent.empty()) return nullptr;
@@ -270,7 +305,7 @@ PySpan* start_request_span(PyObject* scope) {
     m.verb = g.verb_websocket;
     m.attr = "GET";
   } else {
-    m = method_of(scope);
+    m = method_of(scope_get(scope, g.method));
   }
   PyObject* parent = remote_parent(h);
   PySpan* s = new_span(m.verb, nullptr, nullptr, parent);
@@ -304,16 +339,7 @@ PySpan* start_request_span(PyObject* scope) {
 
   PyObject* server = scope_get(scope, g.server);
   std::string_view host = h.host;
-  int64_t host_port = -1;
-  if (!host.empty() && host.find(':') != std::string_view::npos && host.back() != ']') {
-    const size_t colon = host.rfind(':');
-    std::string_view digits = host.substr(colon + 1);
-    host = host.substr(0, colon);
-    if (!digits.empty() && digits.size() <= 5 &&
-        digits.find_first_not_of("0123456789") == std::string_view::npos) {
-      host_port = std::stoll(std::string(digits));
-    }
-  }
+  int64_t host_port = split_host_port(&host);
   if (!host.empty()) {
     add(attrs, "server.address", latin1_to_utf8(host));
   } else {
@@ -384,7 +410,71 @@ void finish_request_span(PySpan* s, int64_t code, PyObject* route) {
   exit_span(s);
 }
 
+PySpan* start_wsgi_request_span(PyObject* environ) {
+  // Text of environ[key] ("" when absent, None, or not convertible).
+  auto text = [&](PyObject* key) {
+    std::string out;
+    if (PyObject* v = scope_get(environ, key)) {
+      if (!text_of(v, &out)) out.clear();
+      Py_DECREF(v);
+    }
+    return out;
+  };
+  RequestHeaders h;
+  std::string traceparent = text(g.http_traceparent);
+  std::string tracestate, baggage;
+  if (!traceparent.empty()) {  // tracestate and baggage mean nothing without it
+    tracestate = text(g.http_tracestate);
+    baggage = text(g.http_baggage);
+  }
+  h.traceparent = traceparent;
+  h.tracestate = tracestate;
+  h.baggage = baggage;
+  Method m = method_of(scope_get(environ, g.request_method));
+  PyObject* parent = remote_parent(h);
+  PySpan* s = new_span(m.verb, nullptr, nullptr, parent);
+  Py_XDECREF(parent);
+  if (s == nullptr) return nullptr;
+  s->rec.kind = SpanKind::kServer;
+  std::vector<Attribute>& attrs = s->rec.attributes;
+  attrs.reserve(10);
+  add(attrs, "http.request.method", std::move(m.attr));
+  std::string path = text(g.path_info);
+  add(attrs, "url.path", text(g.script_name) + (path.empty() ? "/" : path));
+  std::string scheme = text(g.url_scheme);
+  if (!scheme.empty()) add(attrs, "url.scheme", std::move(scheme));
+  std::string host_text = text(g.http_host);
+  if (host_text.empty()) host_text = text(g.server_name);
+  std::string_view host = host_text;
+  int64_t port = -1;
+  if (!host.empty() && host.find(':') != std::string_view::npos && host.back() != ']') {
+    port = split_host_port(&host);  // a bad port in Host is no port, as in the Host header
+  } else {
+    port = port_number(text(g.server_port));
+  }
+  if (!host.empty()) add(attrs, "server.address", std::string(host));
+  if (port >= 0) add(attrs, "server.port", port);
+  std::string client = text(g.remote_addr);
+  if (!client.empty()) add(attrs, "client.address", std::move(client));
+  std::string agent = text(g.http_user_agent);
+  if (!agent.empty()) add(attrs, "user_agent.original", std::move(agent));
+  std::string protocol = text(g.server_protocol);
+  const size_t slash = protocol.find('/');
+  if (slash != std::string::npos && slash + 1 < protocol.size()) {
+    add(attrs, "network.protocol.version", protocol.substr(slash + 1));
+  }
+  if (!m.original.empty()) add(attrs, "http.request.method_original", std::move(m.original));
+  start_span(s);
+  return s;
+}
+
 namespace {
+
+// start_wsgi_span(environ) -> Span: the request's SERVER span, started (not current).
+PyObject* py_start_wsgi_span(PyObject*, PyObject* environ) {
+  if (PyObject* noop = noop_span()) return Py_NewRef(noop);
+  return reinterpret_cast<PyObject*>(start_wsgi_request_span(environ));
+}
 
 // start_asgi_span(scope) -> Span: the SERVER span of an ASGI "http" or
 // "websocket" connection, started and current (finish_http_span ends it).
@@ -423,6 +513,8 @@ PyObject* py_finish_http_span(PyObject*, PyObject* const* args, Py_ssize_t nargs
 }
 
 PyMethodDef kFunctions[] = {
+    {"start_wsgi_span", py_start_wsgi_span, METH_O,
+     "start_wsgi_span(environ) -> Span: the request's SERVER span, started, not current."},
     {"start_asgi_span", py_start_asgi_span, METH_O,
      "start_asgi_span(scope) -> Span: the request's SERVER span, started and current."},
     {"finish_http_span",
@@ -451,6 +543,19 @@ void register_http_server(nanobind::module_& m) {
   g.client = intern("client");
   g.http_version = intern("http_version");
   g.websocket = intern("websocket");
+  g.request_method = intern("REQUEST_METHOD");
+  g.http_host = intern("HTTP_HOST");
+  g.server_name = intern("SERVER_NAME");
+  g.server_port = intern("SERVER_PORT");
+  g.script_name = intern("SCRIPT_NAME");
+  g.path_info = intern("PATH_INFO");
+  g.url_scheme = intern("wsgi.url_scheme");
+  g.remote_addr = intern("REMOTE_ADDR");
+  g.http_user_agent = intern("HTTP_USER_AGENT");
+  g.server_protocol = intern("SERVER_PROTOCOL");
+  g.http_traceparent = intern("HTTP_TRACEPARENT");
+  g.http_tracestate = intern("HTTP_TRACESTATE");
+  g.http_baggage = intern("HTTP_BAGGAGE");
   g.verb_http = intern("HTTP");
   g.verb_websocket = intern("WEBSOCKET");
   for (int i = 0; i < 10; ++i) g.known[i] = intern(kKnownMethods[i]);

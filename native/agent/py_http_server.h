@@ -17,6 +17,13 @@ namespace pyrometer::agent::py {
 // allocation failure; bad scope values are skipped, never raised.
 PySpan* start_request_span(PyObject* scope);
 
+// Starts the SERVER span of a WSGI request from its environ (the same
+// attributes, from the CGI variables, and an incoming W3C context from
+// HTTP_TRACEPARENT/TRACESTATE/BAGGAGE). Not made current: the WSGI layer
+// attaches and detaches it around the app call. NULL only on allocation
+// failure (exception set).
+PySpan* start_wsgi_request_span(PyObject* environ);
+
 // Sets `code` (>= 0; -1 for none) as http.response.status_code — a 5xx also
 // makes the span an error typed by the code unless its status is already set
 // — and `route` (str, None or NULL) as http.route, renaming the span

@@ -76,6 +76,23 @@ def start_asgi_span(scope: Mapping[str, Any]) -> Span:
 def finish_http_span(span: Span, status: int | None, route: str | None) -> None:
     """Sets the response status and route (renaming "{name} {route}"), detaches, ends."""
 
+def start_wsgi_span(environ: Mapping[str, Any]) -> Span:
+    """The SERVER span of a WSGI request from its environ, started (not current)."""
+
+def wsgi_start_response(
+    start_response: Callable[..., Any],
+    span: Span,
+    owner: Any,
+    on_status: Callable[[Any, int], None],
+) -> Callable[..., Any]:
+    """The server's start_response, the status noted on ``span`` (and ``owner.status_code``)
+    first; a 5xx calls ``on_status(owner, code)`` instead."""
+
+def wsgi_body(
+    result: Any, span: Span, owner: Any, on_error: Callable[[Any, BaseException], None]
+) -> Any:
+    """The app's response iterable with ``span`` current while it runs; ends it at close()."""
+
 def trace_asgi(
     func: Callable[..., Any],
     owner: Any,

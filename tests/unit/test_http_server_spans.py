@@ -175,3 +175,74 @@ def test_bad_values_are_counted_never_raised(captured: Captured) -> None:
     _native.finish_http_span(None, 200, None)  # not a span (the no-op object): nothing
     with pytest.raises(TypeError):
         _native.finish_http_span(span, 200)  # type: ignore[call-arg]
+
+
+def environ(**over: Any) -> dict[str, Any]:
+    e: dict[str, Any] = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "/app",
+        "PATH_INFO": "/users/7",
+        "SERVER_NAME": "internal",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "example.test:8443",
+        "HTTP_USER_AGENT": "curl/8",
+        "REMOTE_ADDR": "10.0.0.9",
+        "wsgi.url_scheme": "https",
+    }
+    e.update(over)
+    return {k: v for k, v in e.items() if v is not None}
+
+
+def test_wsgi_request_span_from_environ(captured: Captured) -> None:
+    span = _native.start_wsgi_span(environ())
+    assert _native.current_span() is None  # started, not current: the WSGI layer attaches it
+    _native.finish_http_span(span, 200, "/users/<int:id>")
+    s = one(captured)
+    assert s["name"] == "GET /users/<int:id>" and s["kind"] == "server"
+    attrs = dict(s["attributes"])
+    assert attrs.pop("pyrometer.keep_reason") == "sampled"
+    assert attrs == {
+        "http.request.method": "GET",
+        "url.path": "/app/users/7",
+        "url.scheme": "https",
+        "server.address": "example.test",
+        "server.port": 8443,
+        "client.address": "10.0.0.9",
+        "user_agent.original": "curl/8",
+        "network.protocol.version": "1.1",
+        "http.response.status_code": 200,
+        "http.route": "/users/<int:id>",
+    }
+
+
+def test_wsgi_fallbacks_and_unknown_method(captured: Captured) -> None:
+    bare = environ(
+        REQUEST_METHOD="PURGE", HTTP_HOST=None, SCRIPT_NAME=None, PATH_INFO="",
+        SERVER_PROTOCOL="HTTP", HTTP_USER_AGENT=None, REMOTE_ADDR=None,
+    )  # fmt: skip
+    _native.finish_http_span(_native.start_wsgi_span(bare), 204, None)
+    s = one(captured)
+    assert s["name"] == "HTTP"
+    assert s["attributes"]["http.request.method"] == "_OTHER"
+    assert s["attributes"]["http.request.method_original"] == "PURGE"
+    assert s["attributes"]["server.address"] == "internal"  # SERVER_NAME without a Host header
+    assert s["attributes"]["server.port"] == 8000  # SERVER_PORT
+    assert s["attributes"]["url.path"] == "/"
+    for absent in ("network.protocol.version", "user_agent.original", "client.address"):
+        assert absent not in s["attributes"]
+    # A Host header with a bad port: the host, and no port (SERVER_PORT describes another name)
+    _native.finish_http_span(_native.start_wsgi_span(environ(HTTP_HOST="h:x")), 200, None)
+    s = one(captured)
+    assert s["attributes"]["server.address"] == "h" and "server.port" not in s["attributes"]
+
+
+def test_wsgi_incoming_traceparent(captured: Captured) -> None:
+    env = environ(HTTP_TRACEPARENT=f"00-{TID}-{PID}-01", HTTP_TRACESTATE="v=1", HTTP_BAGGAGE="k=v")
+    span = _native.start_wsgi_span(env)
+    token = _native.attach(span)
+    assert _native.inject()[1:] == ("v=1", "k=v")
+    _native.detach(token)
+    _native.finish_http_span(span, 200, None)
+    s = one(captured)
+    assert s["trace_id"] == TID and s["parent_span_id"] == PID and s["parent_is_remote"]

@@ -42,7 +42,9 @@ inline PyObject* take_raised_exception() {
 }
 
 // Raises `exc` again (steals the reference), as taken by take_raised_exception.
+// NULL (nothing was raised) leaves no exception set.
 inline void restore_raised_exception(PyObject* exc) {
+  if (exc == nullptr) return;
 #if PY_VERSION_HEX >= 0x030C0000
   PyErr_SetRaisedException(exc);
 #else

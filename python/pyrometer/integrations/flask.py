@@ -20,6 +20,8 @@ _NAME = "flask"
 def _wsgi_app(original: Callable[..., Any]) -> Callable[..., Any]:
     @_wrap.wraps(original)
     def wsgi_app(self: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if wsgi.current_request() is not None:  # under gunicorn's WSGI layer: traced already
+            return original(self, environ, start_response)
         return wsgi.call(functools.partial(original, self), environ, start_response, _NAME)
 
     return wsgi_app

@@ -7,7 +7,7 @@ Frameworks (Flask, Django) wrap their WSGI entry with it and name the route thro
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable
 
 from pyrometer.integrations import _common
 
@@ -17,8 +17,6 @@ SUPPORTED = "PEP 3333"
 KNOWN_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY")
 )
-_PROPAGATION = (("traceparent", "HTTP_TRACEPARENT"), ("tracestate", "HTTP_TRACESTATE"),
-                ("baggage", "HTTP_BAGGAGE"))  # fmt: skip
 
 _request: contextvars.ContextVar[_common.Span | None] = contextvars.ContextVar(
     "pyrometer_wsgi_request", default=None
@@ -57,101 +55,16 @@ def set_status(span: _common.Span, code: int) -> None:
             span.set_error_type(str(code))
 
 
-def _attributes(environ: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    method, original = method_of(str(environ.get("REQUEST_METHOD", "GET")))
-    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME")
-    port: Any = environ.get("SERVER_PORT")
-    if host and ":" in host and not host.endswith("]"):
-        host, _, port = host.rpartition(":")
-    protocol = str(environ.get("SERVER_PROTOCOL", ""))
-    attrs = {
-        "http.request.method": method,
-        "http.request.method_original": original,
-        "url.path": (environ.get("SCRIPT_NAME") or "") + (environ.get("PATH_INFO") or "/"),
-        "url.scheme": environ.get("wsgi.url_scheme"),
-        "server.address": host,
-        "server.port": int(port) if port and str(port).isdigit() else None,
-        "client.address": environ.get("REMOTE_ADDR"),
-        "user_agent.original": environ.get("HTTP_USER_AGENT"),
-        "network.protocol.version": protocol.partition("/")[2] or None,
-    }
-    return method, attrs
-
-
 def start_request(environ: dict[str, Any]) -> _common.Span:
-    method, attrs = _attributes(environ)
-    verb = method if method != "_OTHER" else "HTTP"
-    # tracestate and baggage mean nothing without a traceparent: skip the dict when it is absent
-    headers = (
-        {k: environ[e] for k, e in _PROPAGATION if e in environ}
-        if "HTTP_TRACEPARENT" in environ
-        else None
-    )
-    span = _common.start(verb, _common.SERVER, attrs, headers)
-    span.method = verb
-    return span
-
-
-class _Body:
-    """The app's response iterable, unchanged, ending the span when the server closes it."""
-
-    def __init__(self, inner: Iterable[bytes], span: _common.Span) -> None:
-        self._inner = inner
-        self._span: _common.Span | None = span
-
-    def __iter__(self) -> Iterator[bytes]:
-        # The request's span is current again while the app produces each chunk, so work done
-        # in a streaming generator (queries, calls) is parented to the request.
-        inner = iter(self._inner)
-        while True:
-            token = _reattach(self._span)
-            try:
-                chunk = next(inner)
-            except StopIteration:
-                return
-            except BaseException as exc:
-                _fail(self._span, exc)
-                raise
-            finally:
-                _release(token)
-            yield chunk
-
-    def close(self) -> None:
-        # Also current while the app's close() runs: a generator closed mid-way restores, as
-        # it leaves its own spans, the context it saw when it ran (ours), not the server's.
-        token = _reattach(self._span)
-        try:
-            close = getattr(self._inner, "close", None)
-            if close is not None:
-                close()
-        except BaseException as exc:
-            _fail(self._span, exc)
-            raise
-        finally:
-            _release(token)
-            span, self._span = self._span, None
-            _end(span)
-
-
-def _reattach(span: _common.Span | None) -> Any:
-    if span is None:
-        return None
-    try:
-        tracer = _common._tracer or _common._native_tracer()
-        if tracer and type(span.native) is tracer[3]:
-            return tracer[1](span.native)
-        return _common._api().attach(span.native)
-    except Exception as err:
-        _common.fault("wsgi", "reattach", err)
-        return None
-
-
-def _release(token: Any) -> None:
-    if token is not None:
-        try:
-            _common._detach(token)
-        except Exception as err:
-            _common.fault("wsgi", "release", err)
+    """Starts the request's SERVER span (current) from the environ: the native tracer reads the
+    CGI variables and an incoming traceparent in one call."""
+    native = _common.native()
+    span = native.start_wsgi_span(environ) if native else None
+    if span is None or type(span) is not native.Span:  # agent off, or disabled at run time
+        return _common.start("HTTP", _common.SERVER)
+    request = _common.Span(span, native.attach(span))
+    request.method = span.name  # the verb the span is named by: GET, or HTTP for others
+    return request
 
 
 def _fail(span: _common.Span | None, exc: BaseException) -> None:
@@ -188,14 +101,14 @@ def call(
         _common.fault(framework, "start", err)
         return app(environ, start_response)
 
-    def traced_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-        try:
-            set_status(span, int(str(status).split(" ", 1)[0]))
-        except Exception as err:
-            _common.fault(framework, "status", err)
-        if exc_info is None:
-            return start_response(status, headers)
-        return start_response(status, headers, exc_info)
+    native = _common.native()
+    if native and type(span.native) is native.Span:
+        # The status goes on the span in C; a 5xx through set_status (pending exceptions).
+        traced_start_response = native.wsgi_start_response(
+            start_response, span.native, span, set_status
+        )
+    else:  # the agent was disabled at run time: nothing to note
+        traced_start_response = start_response
 
     try:
         result = app(environ, traced_start_response)
@@ -210,12 +123,17 @@ def call(
     except Exception as err:
         _common.fault(framework, "detach", err)
     file_wrapper = environ.get("wsgi.file_wrapper")
-    if isinstance(result, (list, tuple)) or (
-        isinstance(file_wrapper, type) and isinstance(result, file_wrapper)
+    if (
+        isinstance(result, (list, tuple))
+        or (isinstance(file_wrapper, type) and isinstance(result, file_wrapper))
+        or not native
+        or type(span.native) is not native.Span  # the agent was disabled at run time
     ):
         _end(span)  # fully built (or sendfile-able: keep the server's fast path)
         return result
-    return _Body(result, span)
+    # The span is current again while the app produces each chunk (work done in a streaming
+    # generator is parented to the request) and while it closes; it ends at close().
+    return native.wsgi_body(result, span.native, span, _fail)
 
 
 def wrap_app(app: Callable[..., Any], framework: str = "wsgi") -> Callable[..., Any]:

@@ -1,0 +1,343 @@
+// The WSGI response side of a traced request, in C:
+// - wsgi_start_response(): the app's start_response, noting the status on the
+//   span (a 5xx goes to a Python callback, which records a pending exception);
+// - wsgi_body(): the app's response iterable, wrapped so that the request span
+//   is current while the app produces each chunk and while it closes, and
+//   ends when the server closes the body.
+// They replace a Python closure and a generator that re-attached the span
+// through three Python calls per chunk (BENCHMARKS.md, app throughput).
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <nanobind/nanobind.h>
+#include <structmember.h>
+
+#include <cstddef>
+
+#include "agent/cpython/compat.h"
+#include "agent/py_span.h"
+#include "agent/span.h"
+#include "agent/tracer.h"
+
+namespace pyrometer::agent::py {
+namespace {
+
+PyTypeObject* g_body_type = nullptr;
+PyTypeObject* g_start_type = nullptr;
+PyObject* g_str_close = nullptr;
+PyObject* g_str_status_code = nullptr;
+
+// ---- start_response ----------------------------------------------------------
+
+struct StartResponse {
+  PyObject_HEAD vectorcallfunc vectorcall;
+  PyObject* start_response;  // the server's
+  PySpan* span;
+  PyObject* owner;      // the integration's request object: gets .status_code
+  PyObject* on_status;  // on_status(owner, code) for a 5xx
+};
+
+// "200 OK" -> 200; -1 when the status does not start with 3 digits.
+int64_t status_code_of(PyObject* status) {
+  if (!PyUnicode_Check(status)) return -1;
+  Py_ssize_t n;
+  const char* text = PyUnicode_AsUTF8AndSize(status, &n);
+  if (text == nullptr) {
+    PyErr_Clear();
+    return -1;
+  }
+  if (n < 3 || (n > 3 && text[3] != ' ')) return -1;
+  int64_t code = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (text[i] < '0' || text[i] > '9') return -1;
+    code = code * 10 + (text[i] - '0');
+  }
+  return code;
+}
+
+void note_status(StartResponse* h, int64_t code) {
+  if (code >= 500) {  // errors: the Python side records a pending exception or the code
+    PyObject* r = PyObject_CallFunction(h->on_status, "OL", h->owner, static_cast<long long>(code));
+    if (r == nullptr) {
+      PyErr_Clear();
+      tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+    Py_XDECREF(r);
+    return;
+  }
+  PySpan* s = h->span;
+  PYROMETER_BEGIN_CRITICAL(reinterpret_cast<PyObject*>(s))
+  if (s->state != SpanState::kEnded) {
+    upsert_attribute(s->rec.attributes, "http.response.status_code", AttrValue(code));
+  }
+  PYROMETER_END_CRITICAL()
+  PyObject* value = PyLong_FromLongLong(code);
+  if (value == nullptr || PyObject_SetAttr(h->owner, g_str_status_code, value) < 0) {
+    PyErr_Clear();
+    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  Py_XDECREF(value);
+}
+
+PyObject* start_call(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  StartResponse* h = reinterpret_cast<StartResponse*>(self);
+  if (PyVectorcall_NARGS(nargsf) >= 1) {
+    const int64_t code = status_code_of(args[0]);
+    if (code >= 0) {
+      note_status(h, code);
+    } else {
+      tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  return PyObject_Vectorcall(h->start_response, args, nargsf, kwnames);
+}
+
+int start_traverse(PyObject* self, visitproc visit, void* arg) {
+  StartResponse* h = reinterpret_cast<StartResponse*>(self);
+  Py_VISIT(h->start_response);
+  Py_VISIT(reinterpret_cast<PyObject*>(h->span));
+  Py_VISIT(h->owner);
+  Py_VISIT(h->on_status);
+  Py_VISIT(Py_TYPE(self));
+  return 0;
+}
+
+int start_clear(PyObject* self) {
+  StartResponse* h = reinterpret_cast<StartResponse*>(self);
+  Py_CLEAR(h->start_response);
+  PyObject* span = reinterpret_cast<PyObject*>(h->span);
+  h->span = nullptr;
+  Py_XDECREF(span);
+  Py_CLEAR(h->owner);
+  Py_CLEAR(h->on_status);
+  return 0;
+}
+
+void start_dealloc(PyObject* self) {
+  PyObject_GC_UnTrack(self);
+  start_clear(self);
+  PyTypeObject* tp = Py_TYPE(self);
+  PyObject_GC_Del(self);
+  Py_DECREF(tp);
+}
+
+PyMemberDef kStartMembers[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(StartResponse, vectorcall), READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+// wsgi_start_response(start_response, span, owner, on_status) -> callable
+PyObject* py_wsgi_start_response(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 4 || !is_span(args[1])) {
+    PyErr_SetString(PyExc_TypeError,
+                    "wsgi_start_response(start_response, span: Span, owner, on_status)");
+    return nullptr;
+  }
+  StartResponse* h = PyObject_GC_New(StartResponse, g_start_type);
+  if (h == nullptr) return nullptr;
+  h->vectorcall = start_call;
+  h->start_response = Py_NewRef(args[0]);
+  h->span = reinterpret_cast<PySpan*>(Py_NewRef(args[1]));
+  h->owner = Py_NewRef(args[2]);
+  h->on_status = Py_NewRef(args[3]);
+  PyObject_GC_Track(reinterpret_cast<PyObject*>(h));
+  return reinterpret_cast<PyObject*>(h);
+}
+
+// ---- the body ------------------------------------------------------------------
+
+struct WsgiBody {
+  PyObject_HEAD PyObject* result;  // the app's iterable (its close() is called at close)
+  PyObject* iter;                  // iter(result), from the first __iter__/__next__
+  PySpan* span;                    // NULL once ended
+  PyObject* owner;                 // passed to on_error (the integration's request object)
+  PyObject* on_error;              // on_error(owner, exc): records an exception on the span
+};
+
+// Makes the span current for one step of the app's code; returns the token.
+PyObject* reattach(WsgiBody* b) {
+  if (b->span == nullptr) return nullptr;
+  PyObject* token = attach(reinterpret_cast<PyObject*>(b->span));
+  publish_span_root(b->span);
+  return token;
+}
+
+void release(PyObject* token) {
+  if (token == nullptr) return;
+  detach(token);
+  Py_DECREF(token);
+  republish_current_root();
+}
+
+// The app raised (exception set): on_error records it, the exception stays.
+void report(WsgiBody* b) {
+  if (b->span == nullptr || b->on_error == nullptr) return;
+  PyObject* exc = take_raised_exception();
+  PyObject* r = PyObject_CallFunctionObjArgs(b->on_error, b->owner, exc, nullptr);
+  if (r == nullptr) {
+    PyErr_Clear();
+    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  Py_XDECREF(r);
+  restore_raised_exception(exc);
+}
+
+void end(WsgiBody* b) {
+  PySpan* s = b->span;
+  if (s == nullptr) return;
+  b->span = nullptr;
+  end_span(s);
+  Py_DECREF(s);
+}
+
+PyObject* body_iter(PyObject* self) {
+  WsgiBody* b = reinterpret_cast<WsgiBody*>(self);
+  if (b->iter == nullptr && b->result != nullptr) {
+    b->iter = PyObject_GetIter(b->result);
+    if (b->iter == nullptr) return nullptr;
+  }
+  return Py_NewRef(self);
+}
+
+PyObject* body_next(PyObject* self) {
+  WsgiBody* b = reinterpret_cast<WsgiBody*>(self);
+  if (b->result == nullptr) return nullptr;  // closed: exhausted, like a closed generator
+  if (b->iter == nullptr) {
+    b->iter = PyObject_GetIter(b->result);
+    if (b->iter == nullptr) return nullptr;
+  }
+  PyObject* token = reattach(b);
+  PyObject* chunk = PyIter_Next(b->iter);
+  if (chunk == nullptr && PyErr_Occurred() != nullptr) report(b);
+  if (token != nullptr) {
+    PyObject* exc = take_raised_exception();  // detaching must not see the app's error
+    release(token);
+    restore_raised_exception(exc);
+  }
+  return chunk;
+}
+
+PyObject* body_close(PyObject* self, PyObject*) {
+  WsgiBody* b = reinterpret_cast<WsgiBody*>(self);
+  if (b->span == nullptr && b->result == nullptr) Py_RETURN_NONE;
+  PyObject* token = reattach(b);
+  PyObject* r = Py_NewRef(Py_None);
+  PyObject* close = b->result != nullptr ? PyObject_GetAttr(b->result, g_str_close) : nullptr;
+  if (close == nullptr) {
+    PyErr_Clear();  // no close(): nothing to call
+  } else {
+    Py_SETREF(r, PyObject_CallNoArgs(close));
+    Py_DECREF(close);
+    if (r == nullptr) report(b);
+  }
+  PyObject* exc = r == nullptr ? take_raised_exception() : nullptr;
+  release(token);
+  end(b);
+  Py_CLEAR(b->iter);
+  Py_CLEAR(b->result);
+  if (r == nullptr) restore_raised_exception(exc);
+  return r;
+}
+
+int body_traverse(PyObject* self, visitproc visit, void* arg) {
+  WsgiBody* b = reinterpret_cast<WsgiBody*>(self);
+  Py_VISIT(b->result);
+  Py_VISIT(b->iter);
+  Py_VISIT(reinterpret_cast<PyObject*>(b->span));
+  Py_VISIT(b->owner);
+  Py_VISIT(b->on_error);
+  Py_VISIT(Py_TYPE(self));
+  return 0;
+}
+
+int body_clear(PyObject* self) {
+  WsgiBody* b = reinterpret_cast<WsgiBody*>(self);
+  end(b);  // the server dropped the body without close(): the request is over anyway
+  Py_CLEAR(b->result);
+  Py_CLEAR(b->iter);
+  Py_CLEAR(b->owner);
+  Py_CLEAR(b->on_error);
+  return 0;
+}
+
+void body_dealloc(PyObject* self) {
+  PyObject_GC_UnTrack(self);
+  body_clear(self);
+  PyTypeObject* tp = Py_TYPE(self);
+  PyObject_GC_Del(self);
+  Py_DECREF(tp);
+}
+
+PyMethodDef kBodyMethods[] = {
+    {"close", body_close, METH_NOARGS,
+     "Closes the app's iterable (the span current meanwhile), then ends the span."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+// wsgi_body(result, span, owner, on_error) -> iterable
+PyObject* py_wsgi_body(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 4 || !is_span(args[1])) {
+    PyErr_SetString(PyExc_TypeError, "wsgi_body(result, span: Span, owner, on_error)");
+    return nullptr;
+  }
+  WsgiBody* b = PyObject_GC_New(WsgiBody, g_body_type);
+  if (b == nullptr) return nullptr;
+  b->result = Py_NewRef(args[0]);
+  b->iter = nullptr;
+  b->span = reinterpret_cast<PySpan*>(Py_NewRef(args[1]));
+  b->owner = Py_NewRef(args[2]);
+  b->on_error = Py_NewRef(args[3]);
+  PyObject_GC_Track(reinterpret_cast<PyObject*>(b));
+  return reinterpret_cast<PyObject*>(b);
+}
+
+PyMethodDef kFunctions[] = {
+    {"wsgi_start_response",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(py_wsgi_start_response)),
+     METH_FASTCALL,
+     "wsgi_start_response(start_response, span, owner, on_status) -> callable: the server's "
+     "start_response, the status noted on the span first."},
+    {"wsgi_body", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(py_wsgi_body)),
+     METH_FASTCALL,
+     "wsgi_body(result, span, owner, on_error) -> iterable: the app's response, the span "
+     "current while it runs, ended at close()."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+}  // namespace
+
+void register_wsgi_response(nanobind::module_& m) {
+  g_str_close = PyUnicode_InternFromString("close");
+  g_str_status_code = PyUnicode_InternFromString("status_code");
+  if (g_str_close == nullptr || g_str_status_code == nullptr) throw nanobind::python_error();
+  static PyType_Slot start_slots[] = {
+      {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+      {Py_tp_members, kStartMembers},
+      {Py_tp_traverse, reinterpret_cast<void*>(start_traverse)},
+      {Py_tp_clear, reinterpret_cast<void*>(start_clear)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(start_dealloc)},
+      {0, nullptr},
+  };
+  static PyType_Spec start_spec = {
+      "pyrometer._native.WsgiStartResponse", sizeof(StartResponse), 0,
+      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL, start_slots};
+  g_start_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&start_spec));
+  if (g_start_type == nullptr) throw nanobind::python_error();
+  g_start_type->tp_new = nullptr;
+  static PyType_Slot slots[] = {
+      {Py_tp_iter, reinterpret_cast<void*>(body_iter)},
+      {Py_tp_iternext, reinterpret_cast<void*>(body_next)},
+      {Py_tp_methods, kBodyMethods},
+      {Py_tp_traverse, reinterpret_cast<void*>(body_traverse)},
+      {Py_tp_clear, reinterpret_cast<void*>(body_clear)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(body_dealloc)},
+      {0, nullptr},
+  };
+  static PyType_Spec spec = {"pyrometer._native.WsgiBody", sizeof(WsgiBody), 0,
+                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, slots};
+  g_body_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
+  if (g_body_type == nullptr) throw nanobind::python_error();
+  g_body_type->tp_new = nullptr;  // made only by wsgi_body
+  if (PyModule_AddFunctions(m.ptr(), kFunctions) < 0) throw nanobind::python_error();
+}
+
+}  // namespace pyrometer::agent::py
