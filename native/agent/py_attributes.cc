@@ -186,24 +186,52 @@ bool to_attr_value(PyObject* value, AttrValue* out) {
   return true;
 }
 
+namespace {
+
+// One key/value pair of add_attributes. -1 with TypeError for a non-str key.
+int add_one(std::vector<Attribute>& attrs, PyObject* key, PyObject* value) {
+  if (!PyUnicode_Check(key)) {
+    PyErr_SetString(PyExc_TypeError, "attribute keys must be str");
+    return -1;
+  }
+  Py_ssize_t n;
+  const char* k = PyUnicode_AsUTF8AndSize(key, &n);  // cached by the str: no copy
+  AttrValue v;
+  if (k == nullptr) PyErr_Clear();
+  if (k == nullptr || !to_attr_value(value, &v) ||
+      !upsert_attribute(attrs, std::string_view(k, static_cast<size_t>(n)), std::move(v))) {
+    tracer_counters().attributes_dropped.fetch_add(1, std::memory_order_relaxed);
+  }
+  return 0;
+}
+
+}  // namespace
+
 int add_attributes(std::vector<Attribute>& attrs, PyObject* mapping) {
+  if (PyDict_Check(mapping)) {
+    // The common case (attributes={...}): walk the dict in place, no item list.
+    attrs.reserve(attrs.size() + static_cast<size_t>(PyDict_GET_SIZE(mapping)));
+    Py_ssize_t pos = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(mapping, &pos, &key, &value)) {
+      Py_INCREF(key);  // to_attr_value may run str() on a value, which may mutate the dict
+      Py_INCREF(value);
+      const int rc = add_one(attrs, key, value);
+      Py_DECREF(key);
+      Py_DECREF(value);
+      if (rc < 0) return -1;
+    }
+    return 0;
+  }
   PyObject* items = PyMapping_Items(mapping);
   if (items == nullptr) return -1;
   const Py_ssize_t n = PyList_GET_SIZE(items);
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject* kv = PyList_GET_ITEM(items, i);
     if (!PyTuple_Check(kv) || PyTuple_GET_SIZE(kv) != 2) continue;
-    PyObject* key = PyTuple_GET_ITEM(kv, 0);
-    if (!PyUnicode_Check(key)) {
+    if (add_one(attrs, PyTuple_GET_ITEM(kv, 0), PyTuple_GET_ITEM(kv, 1)) < 0) {
       Py_DECREF(items);
-      PyErr_SetString(PyExc_TypeError, "attribute keys must be str");
       return -1;
-    }
-    std::string k;
-    AttrValue v;
-    if (!utf8(key, &k) || !to_attr_value(PyTuple_GET_ITEM(kv, 1), &v) ||
-        !upsert_attribute(attrs, k, std::move(v))) {
-      tracer_counters().attributes_dropped.fetch_add(1, std::memory_order_relaxed);
     }
   }
   Py_DECREF(items);

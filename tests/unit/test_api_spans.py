@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 
 import pytest
 import tracer_fixtures
@@ -72,6 +73,23 @@ def test_attribute_key_must_be_str() -> None:
     with api.span("s") as s:
         with pytest.raises(TypeError):
             s.set_attribute(1, "v")
+    for mapping in ({1: "v"}, MappingProxyType({"ok": 1, 2: "v"})):
+        with pytest.raises(TypeError, match="keys must be str"):
+            api.span("s", attributes=mapping)
+
+
+def test_attributes_from_dicts_and_other_mappings(captured: Captured) -> None:
+    from pyrometer import _native
+
+    before = _native._tracer_stats()["attributes_dropped"]
+    with api.span("d", attributes={"a": 1, "a2": None, "b": [1, 2]}):
+        pass
+    with api.span("m", attributes=MappingProxyType({"a": "x", "b": 2.5})):
+        pass
+    spans = captured.by_name()
+    assert spans["d"]["attributes"] == {"a": 1, "b": [1, 2], "pyrometer.keep_reason": "sampled"}
+    assert spans["m"]["attributes"] == {"a": "x", "b": 2.5, "pyrometer.keep_reason": "sampled"}
+    assert _native._tracer_stats()["attributes_dropped"] == before + 1  # the None value
 
 
 def test_events_and_status(captured: Captured) -> None:
