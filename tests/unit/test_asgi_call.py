@@ -281,3 +281,19 @@ def test_bad_status_counted_and_server_send_errors_pass(captured: Captured) -> N
     assert _native._tracer_stats()["internal_errors"] == before + 1
     (span,) = captured.drain()
     assert span["attributes"]["error.type"] == "OSError"
+
+
+def test_generic_layer_traces_dict_scopes_natively_and_other_mappings_in_python(
+    captured: Captured,
+) -> None:
+    from collections import UserDict
+
+    from pyrometer.integrations import asgi
+
+    server = Server()
+    assert type(asgi.call(ok_app, scope(), server.receive, server.send)).__name__ == "AsgiCall"
+    run(asgi.call(ok_app, scope(), server.receive, server.send))
+    run(asgi.call(ok_app, UserDict(scope()), server.receive, server.send))
+    spans = captured.drain()
+    assert [s["name"] for s in spans] == ["GET /items/{id}", "GET /items/{id}"]
+    assert all(s["attributes"]["http.response.status_code"] == 201 for s in spans)

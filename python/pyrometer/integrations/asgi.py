@@ -71,15 +71,16 @@ def call(
     """One ASGI connection of ``app`` traced (``app(owner, scope, receive, send)`` when an owner
     is given), as an awaitable; messages and exceptions pass unchanged.
 
-    An http request goes through the native ``trace_asgi``: no Python frame of ours runs while
-    the app does. A websocket connection, and any request on Python < 3.10, take the Python path.
+    An http request with a dict scope (what servers pass) goes through the native
+    ``trace_asgi``: no Python frame of ours runs while the app does. A websocket connection, a
+    scope of another mapping type, and any request on Python < 3.10 take the Python path.
     """
     kind = scope.get("type")
     native = _common.native()
     if (kind != "http" and kind != "websocket") or not native:
         return app(scope, receive, send) if owner is None else app(owner, scope, receive, send)
     trace_asgi = getattr(native, "trace_asgi", None)
-    if kind == "http" and trace_asgi is not None:
+    if kind == "http" and trace_asgi is not None and isinstance(scope, dict):
         return trace_asgi(app, owner, scope, receive, send, record_error)  # type: ignore[no-any-return]
     return _call_python(native, app, scope, receive, send, framework, owner)
 
