@@ -93,6 +93,18 @@ def wsgi_body(
 ) -> Any:
     """The app's response iterable with ``span`` current while it runs; ends it at close()."""
 
+def traced_statement(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any] | None,
+    system: str,
+    query: str,
+    conn_attrs: dict[str, Any],
+    suppress: ContextVar[bool],
+    capture_values: bool,
+) -> Any:
+    """fn(*args, **kwargs) inside the statement's CLIENT span (untraced while ``suppress``)."""
+
 def trace_asgi(
     func: Callable[..., Any],
     owner: Any,

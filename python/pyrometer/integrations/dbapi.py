@@ -75,6 +75,19 @@ def _start(system: str, query: Any, attrs: dict[str, Any], context: Any) -> _com
     return _common.start(name, _common.CLIENT, attrs)
 
 
+_traced_statement: Any = None
+
+
+def _statement_tracer() -> Any:
+    """``_native.traced_statement`` (the whole statement span in one native call), or False
+    when the agent is off."""
+    global _traced_statement
+    if _traced_statement is None:
+        native = _common.native()
+        _traced_statement = getattr(native, "traced_statement", False) if native else False
+    return _traced_statement
+
+
 def traced(
     integration: str, system: str, query: Any, conn_attrs: Callable[[], Mapping[str, Any]],
     fn: Callable[..., Any], *args: Any, **kwargs: Any,
@@ -88,10 +101,16 @@ def traced(
         return fn(*args, **kwargs)
     try:
         attrs = dict(conn_attrs())
-        span = _start(system, query, attrs, attrs.pop("_context", None))
+        context = attrs.pop("_context", None)
+        native = _statement_tracer() if type(query) is str else None
+        if not native:
+            span = _start(system, query, attrs, context)
     except Exception as err:
         _common.fault(integration, "start", err)
         return fn(*args, **kwargs)
+    if native:
+        return native(fn, args, kwargs or None, system, query, attrs, _suppress_db,
+                      _common.config().capture_sql_values)  # fmt: skip
     return _run(integration, span, fn, *args, **kwargs)
 
 
@@ -101,6 +120,11 @@ def traced_with(
 ) -> Any:  # fmt: skip
     """``traced`` for a driver that keeps its connection's attributes in a dict (copied here,
     never changed): no callable to build per statement."""
+    if type(query) is str and type(conn_attrs) is dict:
+        native = _statement_tracer()
+        if native:
+            return native(fn, args, kwargs or None, system, query, conn_attrs, _suppress_db,
+                          _common.config().capture_sql_values)  # fmt: skip
     if _suppress_db.get():
         return fn(*args, **kwargs)
     try:
