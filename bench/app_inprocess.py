@@ -12,6 +12,8 @@ Cases, each as medians of interleaved rounds (µs of CPU per request):
   ``plain`` and ``traced`` (Flask, sqlite3 and the generic WSGI layer, as gunicorn applies it).
 - ``sqlite``: connect + the route's two queries + close; ``plain``, ``wrapped`` (integration
   patched, statement spans suppressed: the wrapper classes alone) and ``traced``.
+- ``statement``: one query on an already open connection; ``plain``, ``traced`` (the native
+  ``traced_statement``) and ``traced (Python span path)`` (the integration's Python fallback).
 
 The agent runs as ``pyrometer run`` configures it, exporting to a closed loopback port, so the
 exporter thread's work is not in these figures (bench/app_throughput.py has it).
@@ -228,6 +230,40 @@ def sqlite_cases(n: int) -> dict[str, Callable[[int], float]]:
     return {"plain": measure(False), "wrapped": measure(True, True), "traced": measure(True)}
 
 
+def statement_cases(n: int) -> dict[str, Callable[[int], float]]:
+    """One statement on an open connection, 10x the requests per round: the statement span
+    alone, without connect/close."""
+    import sqlite3
+
+    from pyrometer.integrations import dbapi
+    from pyrometer.integrations import sqlite3 as sqlite_integration
+
+    db = os.environ["BENCH_DB"]
+    sql = "SELECT id, name, email FROM customers WHERE id = ?"
+    plain = sqlite3.connect(db)
+    sqlite_integration.patch()
+    try:
+        traced = sqlite3.connect(db)
+    finally:
+        sqlite_integration.unpatch()
+
+    def measure(conn: Any, native: bool) -> Callable[[int], float]:
+        def run(count: int) -> float:
+            dbapi._traced_statement = None if native else False  # False: the Python path
+            try:
+                return cpu_us(lambda: conn.execute(sql, (7,)).fetchone(), 10 * (count or n))
+            finally:
+                dbapi._traced_statement = None
+
+        return run
+
+    return {
+        "plain": measure(plain, True),
+        "traced (Python span path)": measure(traced, False),
+        "traced": measure(traced, True),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=11)
@@ -256,7 +292,8 @@ def main() -> int:
         return flask_cases(n, "/hello/ada")
 
     for name, make in (("fastapi", fastapi_cases), ("flask-hello", flask_hello),
-                       ("flask", flask_cases), ("sqlite", sqlite_cases)):  # fmt: skip
+                       ("flask", flask_cases), ("sqlite", sqlite_cases),
+                       ("statement", statement_cases)):  # fmt: skip
         medians = interleave(make(args.requests), args.rounds)
         for variant, value in medians.items():
             extra = value - medians["plain"]
