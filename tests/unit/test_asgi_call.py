@@ -297,3 +297,31 @@ def test_generic_layer_traces_dict_scopes_natively_and_other_mappings_in_python(
     spans = captured.drain()
     assert [s["name"] for s in spans] == ["GET /items/{id}", "GET /items/{id}"]
     assert all(s["attributes"]["http.response.status_code"] == 201 for s in spans)
+
+
+def test_no_references_are_leaked(captured: Captured) -> None:
+    import sys
+
+    server = Server()
+    receive, send = server.receive, server.send
+
+    async def boom(scope: Any, receive: Any, send: Any) -> None:
+        raise KeyError("x")
+
+    async def many() -> None:
+        for i in range(200):
+            app = boom if i % 4 == 0 else ok_app
+            try:
+                await _native.trace_asgi(app, None, scope(), receive, send, on_error)
+            except KeyError:
+                pass
+
+    run(many())  # warm-up: interned names, caches
+    errors.clear()
+    gc.collect()
+    before = [sys.getrefcount(o) for o in (ok_app, boom, receive, send, on_error)]
+    run(many())
+    errors.clear()
+    gc.collect()
+    assert [sys.getrefcount(o) for o in (ok_app, boom, receive, send, on_error)] == before
+    assert len(captured.drain()) == 400

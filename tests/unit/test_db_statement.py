@@ -102,3 +102,27 @@ def test_bad_arguments() -> None:
         _native.traced_statement(print, [], None, "sqlite", "SELECT 1", {}, suppress, False)
     with pytest.raises(TypeError):
         _native.traced_statement(print, (), None, "sqlite", b"SELECT 1", {}, suppress, False)
+
+
+def test_no_references_are_leaked(captured: Captured) -> None:
+    import gc
+    import sys
+
+    def execute(*args: Any) -> str:
+        if args and args[0] == "fail":
+            raise IntegrityError("x")
+        return "ok"
+
+    def cycle() -> None:
+        run(execute, "SELECT 1", "ok")
+        with pytest.raises(IntegrityError):
+            run(execute, "SELECT 2", "fail")
+
+    cycle()
+    gc.collect()
+    before = [sys.getrefcount(o) for o in (execute, CONN, suppress)]
+    for _ in range(200):
+        cycle()
+    gc.collect()
+    assert [sys.getrefcount(o) for o in (execute, CONN, suppress)] == before
+    assert len(captured.drain()) == 402

@@ -135,3 +135,29 @@ def test_start_response_notes_status_and_passes_everything_through(captured: Cap
     assert s["attributes"]["http.response.status_code"] == 201
     with pytest.raises(TypeError):
         _native.wsgi_start_response(server_start_response, "no span", req, print)
+
+
+def test_no_references_are_leaked(captured: Captured) -> None:
+    import sys
+
+    result = [b"a", b"b"]
+
+    def start_response(*args: Any) -> None:
+        return None
+
+    def cycle() -> None:
+        span = request_span()
+        hook = _native.wsgi_start_response(start_response, span, Request(), on_error)
+        hook("200 OK", [])
+        body = _native.wsgi_body(result, span, "owner", on_error)
+        assert list(body) == result
+        body.close()
+
+    cycle()
+    gc.collect()
+    before = [sys.getrefcount(o) for o in (result, start_response, on_error)]
+    for _ in range(200):
+        cycle()
+    gc.collect()
+    assert [sys.getrefcount(o) for o in (result, start_response, on_error)] == before
+    assert len(captured.drain()) == 201
