@@ -194,14 +194,14 @@ bool Exporter::export_traces(SteadyTime deadline) {
     for (const Trace& t : batch) spans += t.size();
     bool sent = false;
     if (urls_ok_[0]) {
-      std::string body;
+      body_buf_.clear();  // keeps its capacity
       {
         otlp::TracesRequest req;
         std::shared_ptr<const ExportResource> res = resource_->get();  // views point into it
         build_traces_request(*res, batch, &req);
-        common::otlp::encode_traces(req, &body);
+        common::otlp::encode_traces(req, &body_buf_);
       }
-      sent = send(Signal::kTraces, cfg_.traces_url, body, deadline);
+      sent = send(Signal::kTraces, cfg_.traces_url, body_buf_, deadline);
     }
     if (sent) {
       sent_spans_ += spans;
@@ -307,16 +307,16 @@ bool Exporter::send(Signal signal, const std::string& url, const std::string& bo
   const HttpUrl& target = signal == Signal::kTraces    ? traces_url_
                           : signal == Signal::kMetrics ? metrics_url_
                                                        : logs_url_;
-  std::string gz;
   std::vector<std::pair<std::string, std::string>> headers = cfg_.headers;
   headers.emplace_back("Content-Type", "application/x-protobuf");
   const std::string* payload = &body;
   if (cfg_.gzip) {
     // Fastest level: the exporter shares the app's CPU, and level 1 already shrinks OTLP
     // protobuf several times.
-    common::gzip(body, &gz, Z_BEST_SPEED);
+    gzip_buf_.clear();
+    common::gzip(body, &gzip_buf_, Z_BEST_SPEED);
     headers.emplace_back("Content-Encoding", "gzip");
-    payload = &gz;
+    payload = &gzip_buf_;
   }
   milliseconds backoff = cfg_.retry_initial;
   for (int attempt = 1;; ++attempt) {

@@ -124,6 +124,11 @@ class Exporter {
   Diagnostics* diag_;
   HttpUrl traces_url_, metrics_url_, logs_url_;
   bool urls_ok_[3] = {false, false, false};
+  // Request bodies, reused batch after batch (exporter thread only): a fresh
+  // few-hundred-KB string per batch meant growth reallocations, page faults and
+  // malloc consolidating the freed spans' small chunks on every large request.
+  std::string body_buf_;
+  std::string gzip_buf_;
 
   mutable std::mutex mu_;
   // Replaced (and the old one leaked) in a forked child: the parent's thread

@@ -66,7 +66,8 @@ class HttpClient {
 
  private:
   common::Status connect_to(const HttpUrl& url);
-  common::Status send_all(std::string_view data);
+  // `flags` are added to send()'s (MSG_MORE: more data follows at once).
+  common::Status send_all(std::string_view data, int flags = 0);
   common::Status read_response(HttpResponse* out, bool* got_any_byte);
   common::Status fill(bool* eof);  // reads more bytes into buf_
 
