@@ -404,8 +404,8 @@ void call_dealloc(PyObject* self) {
 
 PyMethodDef kCallMethods[] = {
     {"send", call_send, METH_O, "Sends a value into the app's coroutine."},
-    {"throw", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(call_throw)),
-     METH_FASTCALL, "Raises an exception inside the app's coroutine."},
+    {"throw", as_fastcall(call_throw), METH_FASTCALL,
+     "Raises an exception inside the app's coroutine."},
     {"close", call_close, METH_NOARGS, "Closes the app's coroutine."},
     {nullptr, nullptr, 0, nullptr},
 };
@@ -455,31 +455,24 @@ PyObject* py_trace_asgi(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
 }
 
 PyMethodDef kFunctions[] = {
-    {"trace_asgi", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(py_trace_asgi)),
-     METH_FASTCALL,
+    {"trace_asgi", as_fastcall(py_trace_asgi), METH_FASTCALL,
      "trace_asgi(func, owner, scope, receive, send, on_error) -> awaitable: one traced "
      "ASGI http request."},
     {nullptr, nullptr, 0, nullptr},
 };
 
-PyObject* intern(const char* s) {
-  PyObject* o = PyUnicode_InternFromString(s);
-  if (o == nullptr) throw nanobind::python_error();
-  return o;
-}
-
 }  // namespace
 
 void register_asgi_call(nanobind::module_& m) {
-  g_str_type = intern("type");
-  g_str_status = intern("status");
-  g_str_route = intern("route");
-  g_str_path = intern("path");
-  g_str_root_path = intern("root_path");
-  g_str_response_start = intern("http.response.start");
-  g_str_throw = intern("throw");
-  g_str_close = intern("close");
-  g_str_send = intern("send");
+  g_str_type = intern_name("type");
+  g_str_status = intern_name("status");
+  g_str_route = intern_name("route");
+  g_str_path = intern_name("path");
+  g_str_root_path = intern_name("root_path");
+  g_str_response_start = intern_name("http.response.start");
+  g_str_throw = intern_name("throw");
+  g_str_close = intern_name("close");
+  g_str_send = intern_name("send");
 
   static PyType_Slot hook_slots[] = {
       {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},

@@ -517,48 +517,40 @@ PyMethodDef kFunctions[] = {
      "start_wsgi_span(environ) -> Span: the request's SERVER span, started, not current."},
     {"start_asgi_span", py_start_asgi_span, METH_O,
      "start_asgi_span(scope) -> Span: the request's SERVER span, started and current."},
-    {"finish_http_span",
-     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(py_finish_http_span)),
-     METH_FASTCALL,
+    {"finish_http_span", as_fastcall(py_finish_http_span), METH_FASTCALL,
      "finish_http_span(span, status, route): response status and route, then detach and end."},
     {nullptr, nullptr, 0, nullptr},
 };
 
-PyObject* intern(const char* s) {
-  PyObject* o = PyUnicode_InternFromString(s);
-  if (o == nullptr) throw nanobind::python_error();
-  return o;
-}
-
 }  // namespace
 
 void register_http_server(nanobind::module_& m) {
-  g.type = intern("type");
-  g.method = intern("method");
-  g.headers = intern("headers");
-  g.root_path = intern("root_path");
-  g.path = intern("path");
-  g.scheme = intern("scheme");
-  g.server = intern("server");
-  g.client = intern("client");
-  g.http_version = intern("http_version");
-  g.websocket = intern("websocket");
-  g.request_method = intern("REQUEST_METHOD");
-  g.http_host = intern("HTTP_HOST");
-  g.server_name = intern("SERVER_NAME");
-  g.server_port = intern("SERVER_PORT");
-  g.script_name = intern("SCRIPT_NAME");
-  g.path_info = intern("PATH_INFO");
-  g.url_scheme = intern("wsgi.url_scheme");
-  g.remote_addr = intern("REMOTE_ADDR");
-  g.http_user_agent = intern("HTTP_USER_AGENT");
-  g.server_protocol = intern("SERVER_PROTOCOL");
-  g.http_traceparent = intern("HTTP_TRACEPARENT");
-  g.http_tracestate = intern("HTTP_TRACESTATE");
-  g.http_baggage = intern("HTTP_BAGGAGE");
-  g.verb_http = intern("HTTP");
-  g.verb_websocket = intern("WEBSOCKET");
-  for (int i = 0; i < 10; ++i) g.known[i] = intern(kKnownMethods[i]);
+  g.type = intern_name("type");
+  g.method = intern_name("method");
+  g.headers = intern_name("headers");
+  g.root_path = intern_name("root_path");
+  g.path = intern_name("path");
+  g.scheme = intern_name("scheme");
+  g.server = intern_name("server");
+  g.client = intern_name("client");
+  g.http_version = intern_name("http_version");
+  g.websocket = intern_name("websocket");
+  g.request_method = intern_name("REQUEST_METHOD");
+  g.http_host = intern_name("HTTP_HOST");
+  g.server_name = intern_name("SERVER_NAME");
+  g.server_port = intern_name("SERVER_PORT");
+  g.script_name = intern_name("SCRIPT_NAME");
+  g.path_info = intern_name("PATH_INFO");
+  g.url_scheme = intern_name("wsgi.url_scheme");
+  g.remote_addr = intern_name("REMOTE_ADDR");
+  g.http_user_agent = intern_name("HTTP_USER_AGENT");
+  g.server_protocol = intern_name("SERVER_PROTOCOL");
+  g.http_traceparent = intern_name("HTTP_TRACEPARENT");
+  g.http_tracestate = intern_name("HTTP_TRACESTATE");
+  g.http_baggage = intern_name("HTTP_BAGGAGE");
+  g.verb_http = intern_name("HTTP");
+  g.verb_websocket = intern_name("WEBSOCKET");
+  for (int i = 0; i < 10; ++i) g.known[i] = intern_name(kKnownMethods[i]);
   if (PyModule_AddFunctions(m.ptr(), kFunctions) < 0) throw nanobind::python_error();
 }
 

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <Python.h>
+#include <nanobind/nanobind.h>
 
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/local_trace.h"
@@ -71,6 +73,33 @@ inline PyObject* cached_import(std::atomic<PyObject*>& slot, const char* module,
     return expected;
   }
   return attr;
+}
+
+// The UTF-8 text of a str (a view of its cached encoding, valid while the str
+// lives), or empty for NULL, a non-str, or a str that does not encode.
+inline std::string_view utf8_view(PyObject* o) {
+  if (o == nullptr || !PyUnicode_Check(o)) return {};
+  Py_ssize_t n;
+  const char* text = PyUnicode_AsUTF8AndSize(o, &n);
+  if (text == nullptr) {
+    PyErr_Clear();
+    return {};
+  }
+  return {text, static_cast<size_t>(n)};
+}
+
+// An interned str for a name the binding compares against, made at module
+// registration; throws nanobind::python_error on failure.
+inline PyObject* intern_name(const char* s) {
+  PyObject* o = PyUnicode_InternFromString(s);
+  if (o == nullptr) throw nanobind::python_error();
+  return o;
+}
+
+// A METH_FASTCALL function as the PyCFunction a PyMethodDef holds.
+template <typename F>
+PyCFunction as_fastcall(F f) {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
 }
 
 // Interns the names the lifecycle compares against. -1 on error.

@@ -149,29 +149,18 @@ PyObject* py_set_root_attribute(PyObject*, PyObject* const* args, Py_ssize_t nar
   return PyBool_FromLong(ok);
 }
 
-std::string_view view_or_empty(PyObject* o) {
-  if (o == nullptr || !PyUnicode_Check(o)) return {};
-  Py_ssize_t n;
-  const char* text = PyUnicode_AsUTF8AndSize(o, &n);
-  if (text == nullptr) {
-    PyErr_Clear();
-    return {};
-  }
-  return {text, static_cast<size_t>(n)};
-}
-
 // extract(traceparent, tracestate=None, baggage=None) -> SpanContext | None
 PyObject* py_extract(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (nargs < 1 || nargs > 3) {
     PyErr_SetString(PyExc_TypeError, "extract(traceparent, tracestate=None, baggage=None)");
     return nullptr;
   }
-  auto ctx = common::extract_trace_context(view_or_empty(args[0]),
-                                           view_or_empty(nargs > 1 ? args[1] : nullptr));
+  auto ctx =
+      common::extract_trace_context(utf8_view(args[0]), utf8_view(nargs > 1 ? args[1] : nullptr));
   if (!ctx) Py_RETURN_NONE;
   std::string baggage;
   if (nargs > 2) {
-    std::string_view raw = view_or_empty(args[2]);
+    std::string_view raw = utf8_view(args[2]);
     if (!raw.empty()) {
       common::Baggage parsed = common::Baggage::parse(raw);
       if (!parsed.empty()) baggage = parsed.to_header();
@@ -216,8 +205,7 @@ PyObject* py_configure(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     return nullptr;
   }
   TracerConfig config;
-  const common::Status st =
-      Sampler::parse(view_or_empty(args[0]), view_or_empty(args[1]), &config.sampler);
+  const common::Status st = Sampler::parse(utf8_view(args[0]), utf8_view(args[1]), &config.sampler);
   const int keep = PyObject_IsTrue(args[2]);
   if (keep < 0) return nullptr;
   config.tail_keep = keep == 1;
@@ -298,7 +286,7 @@ PyObject* py_set_in_app_prefixes(PyObject*, PyObject* prefixes) {
   if (seq == nullptr) return nullptr;
   std::vector<std::string> out;
   for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); ++i) {
-    std::string_view v = view_or_empty(PySequence_Fast_GET_ITEM(seq, i));
+    std::string_view v = utf8_view(PySequence_Fast_GET_ITEM(seq, i));
     if (!v.empty()) out.emplace_back(v);
   }
   Py_DECREF(seq);
@@ -342,22 +330,20 @@ PyObject* py_thread_root(PyObject*, PyObject* tid_obj) {
                        static_cast<Py_ssize_t>(route.size()));
 }
 
-#define FASTCALL(f) reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f))
-
 PyMethodDef kFunctions[] = {
-    {"span", FASTCALL(py_span), METH_FASTCALL | METH_KEYWORDS,
+    {"span", as_fastcall(py_span), METH_FASTCALL | METH_KEYWORDS,
      "span(name, kind='internal', attributes=None, *, parent=None) -> Span"},
-    {"start_span", FASTCALL(py_start_span), METH_FASTCALL | METH_KEYWORDS,
+    {"start_span", as_fastcall(py_start_span), METH_FASTCALL | METH_KEYWORDS,
      "start_span(name, kind='internal', attributes=None, *, parent=None) -> started Span"},
     {"current_span", py_current_span, METH_NOARGS, "The current Span, or None."},
     {"attach", py_attach, METH_O, "attach(span) -> token: makes span current."},
     {"detach", py_detach, METH_O, "detach(token): restores the previous current span."},
-    {"set_root_attribute", FASTCALL(py_set_root_attribute), METH_FASTCALL,
+    {"set_root_attribute", as_fastcall(py_set_root_attribute), METH_FASTCALL,
      "set_root_attribute(key, value) -> bool, on the current local root."},
-    {"extract", FASTCALL(py_extract), METH_FASTCALL,
+    {"extract", as_fastcall(py_extract), METH_FASTCALL,
      "extract(traceparent, tracestate=None, baggage=None) -> SpanContext | None"},
     {"inject", py_inject, METH_NOARGS, "inject() -> (traceparent, tracestate, baggage) | None"},
-    {"configure", FASTCALL(py_configure), METH_FASTCALL,
+    {"configure", as_fastcall(py_configure), METH_FASTCALL,
      "configure(sampler, sampler_arg, tail_keep) -> warning | None"},
     {"flush", py_flush, METH_O, "flush(timeout_seconds) -> bool"},
     {"_tracer_stats", py_stats, METH_NOARGS, "Tracer counters."},

@@ -291,13 +291,10 @@ PyObject* py_wsgi_body(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
 }
 
 PyMethodDef kFunctions[] = {
-    {"wsgi_start_response",
-     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(py_wsgi_start_response)),
-     METH_FASTCALL,
+    {"wsgi_start_response", as_fastcall(py_wsgi_start_response), METH_FASTCALL,
      "wsgi_start_response(start_response, span, owner, on_status) -> callable: the server's "
      "start_response, the status noted on the span first."},
-    {"wsgi_body", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(py_wsgi_body)),
-     METH_FASTCALL,
+    {"wsgi_body", as_fastcall(py_wsgi_body), METH_FASTCALL,
      "wsgi_body(result, span, owner, on_error) -> iterable: the app's response, the span "
      "current while it runs, ended at close()."},
     {nullptr, nullptr, 0, nullptr},
@@ -306,9 +303,8 @@ PyMethodDef kFunctions[] = {
 }  // namespace
 
 void register_wsgi_response(nanobind::module_& m) {
-  g_str_close = PyUnicode_InternFromString("close");
-  g_str_status_code = PyUnicode_InternFromString("status_code");
-  if (g_str_close == nullptr || g_str_status_code == nullptr) throw nanobind::python_error();
+  g_str_close = intern_name("close");
+  g_str_status_code = intern_name("status_code");
   static PyType_Slot start_slots[] = {
       {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
       {Py_tp_members, kStartMembers},
