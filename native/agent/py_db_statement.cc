@@ -8,8 +8,7 @@
 #include <Python.h>
 #include <nanobind/nanobind.h>
 
-#include <cinttypes>
-#include <cstdio>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -18,25 +17,19 @@
 
 #include "agent/cpython/compat.h"
 #include "agent/py_span.h"
+#include "agent/py_sql.h"
 #include "agent/span.h"
 #include "agent/tracer.h"
-#include "common/sql_normalizer.h"
 
 namespace pyrometer::agent::py {
 namespace {
 
-struct Normalized {
-  std::string text;
-  std::string fingerprint;  // 16 hex digits
-  std::string operation;
-  std::string table;
-};
-
 // Statements repeat (an app runs a few hundred distinct ones), so each is
-// normalised once. Bounded: cleared wholesale when full.
+// normalised once; a hit shares the entry rather than copying its strings.
+// Bounded: cleared wholesale when full.
 class NormalizedCache {
  public:
-  Normalized get(std::string_view system, std::string_view sql) {
+  std::shared_ptr<const NormalizedStatement> get(std::string_view system, std::string_view sql) {
     std::string key;
     key.reserve(system.size() + 1 + sql.size());
     key.append(system).push_back('\0');
@@ -46,12 +39,7 @@ class NormalizedCache {
       auto it = map_.find(key);
       if (it != map_.end()) return it->second;
     }
-    common::SqlNormalizerOptions options;
-    if (system == "mysql" || system == "mariadb") options.dialect = common::SqlDialect::kMySQL;
-    common::NormalizedSql out = common::normalize_sql(sql, options);
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016" PRIx64, out.fingerprint);
-    Normalized n{std::move(out.text), hex, std::string(out.operation), std::move(out.table)};
+    auto n = std::make_shared<const NormalizedStatement>(normalize_statement(sql, system));
     std::lock_guard<std::mutex> lock(mu_);
     if (map_.size() >= kMaxEntries) map_.clear();
     map_.emplace(std::move(key), n);
@@ -61,22 +49,13 @@ class NormalizedCache {
  private:
   static constexpr size_t kMaxEntries = 4096;
   std::mutex mu_;
-  std::unordered_map<std::string, Normalized> map_;  // guarded by mu_
+  std::unordered_map<std::string, std::shared_ptr<const NormalizedStatement>>
+      map_;  // guarded by mu_
 };
 
 NormalizedCache& cache() {
   static NormalizedCache* c = new NormalizedCache;  // never destroyed: used until exit
   return *c;
-}
-
-std::string_view utf8_view(PyObject* s) {
-  Py_ssize_t n;
-  const char* p = PyUnicode_AsUTF8AndSize(s, &n);
-  if (p == nullptr) {
-    PyErr_Clear();
-    return {};
-  }
-  return {p, static_cast<size_t>(n)};
 }
 
 // The started, current CLIENT span of one statement; NULL (no exception set)
@@ -85,7 +64,8 @@ PySpan* start_statement_span(PyObject* system, PyObject* query, PyObject* conn_a
                              bool capture_values) {
   const std::string_view sys = utf8_view(system);
   const std::string_view sql = utf8_view(query);
-  const Normalized n = cache().get(sys, sql);
+  const std::shared_ptr<const NormalizedStatement> found = cache().get(sys, sql);
+  const NormalizedStatement& n = *found;
   std::string name_text;
   if (!n.operation.empty() && !n.table.empty()) {
     name_text = n.operation + " " + n.table;
@@ -197,9 +177,7 @@ PyObject* py_traced_statement(PyObject*, PyObject* const* args, Py_ssize_t nargs
 }
 
 PyMethodDef kFunctions[] = {
-    {"traced_statement",
-     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(py_traced_statement)),
-     METH_FASTCALL,
+    {"traced_statement", as_fastcall(py_traced_statement), METH_FASTCALL,
      "traced_statement(fn, args, kwargs, system, query, conn_attrs, suppress, capture_values) "
      "-> fn(*args, **kwargs) inside the statement's CLIENT span."},
     {nullptr, nullptr, 0, nullptr},

@@ -1,5 +1,7 @@
 // Python binding of the SQL normaliser for the DB integrations:
 // normalize_sql(sql, db_system="") -> (normalized, fingerprint_hex, operation, table).
+#include "agent/py_sql.h"
+
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/string_view.h>
@@ -17,13 +19,7 @@ namespace nb = nanobind;
 
 namespace pyrometer::agent::py {
 
-namespace {
-
-// The integrations call this once per statement, so it stays a plain function:
-// no allocation beyond the returned strings. `db_system` picks the dialect
-// (MySQL and MariaDB quote and escape differently). Never raises for any str.
-std::tuple<std::string, std::string, std::string, std::string> normalize(
-    std::string_view sql, std::string_view db_system) {
+NormalizedStatement normalize_statement(std::string_view sql, std::string_view db_system) {
   common::SqlNormalizerOptions options;
   if (db_system == "mysql" || db_system == "mariadb") {
     options.dialect = common::SqlDialect::kMySQL;
@@ -32,6 +28,16 @@ std::tuple<std::string, std::string, std::string, std::string> normalize(
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016" PRIx64, out.fingerprint);
   return {std::move(out.text), std::string(hex), std::string(out.operation), std::move(out.table)};
+}
+
+namespace {
+
+// The integrations call this once per statement, so it stays a plain function:
+// no allocation beyond the returned strings. Never raises for any str.
+std::tuple<std::string, std::string, std::string, std::string> normalize(
+    std::string_view sql, std::string_view db_system) {
+  NormalizedStatement n = normalize_statement(sql, db_system);
+  return {std::move(n.text), std::move(n.fingerprint), std::move(n.operation), std::move(n.table)};
 }
 
 }  // namespace
