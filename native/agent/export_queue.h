@@ -102,25 +102,22 @@ class ExportQueue {
   // is queued. Applies the pop hook to each. Returns the units moved.
   size_t pop_batch(size_t max_units, std::vector<T>* out) {
     drain_stages();
-    const size_t first = out->size();
-    size_t taken = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      while (!entries_.empty()) {
-        Entry& e = entries_.front();
-        if (taken > 0 && taken + e.units > max_units) break;
-        taken += e.units;
-        units_ -= e.units;
-        bytes_ -= e.bytes;
-        out->push_back(std::move(e.item));
-        entries_.pop_front();
-      }
-      update_full();
-    }
-    if (on_pop_ != nullptr) {
-      for (size_t i = first; i < out->size(); ++i) on_pop_((*out)[i]);
-    }
-    return taken;
+    return take(max_units, 0, out);
+  }
+
+  // As pop_batch, but only when a full batch is queued already: at least
+  // full_units(max_units) units, not counting the stages, which are left
+  // alone. Returns 0, taking nothing, otherwise. The exporter's path when
+  // woken by producers: it never splits a producer's stage (each split makes
+  // that thread allocate a fresh one) and never sends a short batch just
+  // because it came back from the previous send.
+  size_t pop_full_batch(size_t max_units, std::vector<T>* out) {
+    return take(max_units, full_units(max_units), out);
+  }
+  // What counts as a full batch: max_units, or half the queue's capacity
+  // when that is smaller (so a batch size above the capacity still fills).
+  size_t full_units(size_t max_units) const {
+    return std::max<size_t>(1, std::min(max_units, max_units_ / 2));
   }
 
   // Queued plus staged units.
@@ -174,6 +171,30 @@ class ExportQueue {
   void update_full() {
     full_.store(units_ + stage_units_ > max_units_ || bytes_ >= max_bytes_,
                 std::memory_order_relaxed);
+  }
+  // Moves items into *out as pop_batch describes, when at least `min_units`
+  // are queued (outside the stages); applies the pop hook. Returns the units moved.
+  size_t take(size_t max_units, size_t min_units, std::vector<T>* out) {
+    const size_t first = out->size();
+    size_t taken = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (units_ < min_units) return 0;
+      while (!entries_.empty()) {
+        Entry& e = entries_.front();
+        if (taken > 0 && taken + e.units > max_units) break;
+        taken += e.units;
+        units_ -= e.units;
+        bytes_ -= e.bytes;
+        out->push_back(std::move(e.item));
+        entries_.pop_front();
+      }
+      update_full();
+    }
+    if (on_pop_ != nullptr) {
+      for (size_t i = first; i < out->size(); ++i) on_pop_((*out)[i]);
+    }
+    return taken;
   }
   // Pushes the stage as one item and empties it. REQUIRES its slot lock.
   bool join(Stage& s, size_t* queued_after) {

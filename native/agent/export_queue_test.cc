@@ -85,6 +85,30 @@ TEST(ExportQueueTest, StageJoinsTheQueueWhenFullAsOneItem) {
   EXPECT_EQ(out[0].front(), 0);
 }
 
+TEST(ExportQueueTest, PopFullBatchTakesOnlyAFullQueuedBatchAndLeavesStages) {
+  ExportQueue<IntBatch> q(1000, 1 << 20);
+  const int k = static_cast<int>(q.stage_units());
+  for (int i = 0; i < k; ++i) stage_one(q, i);      // one stage joined: k queued
+  for (int i = 0; i < 3; ++i) stage_one(q, k + i);  // 3 staged
+  std::vector<IntBatch> out;
+  EXPECT_EQ(q.pop_full_batch(k + 1, &out), 0u);  // k queued < k + 1; stages not counted
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(q.units(), static_cast<size_t>(k + 3));  // nothing drained
+  EXPECT_EQ(q.pop_full_batch(k, &out), static_cast<size_t>(k));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].size(), static_cast<size_t>(k));
+  EXPECT_EQ(q.units(), 3u);  // the stage is still its thread's
+}
+
+TEST(ExportQueueTest, AFullBatchIsAtMostHalfTheCapacity) {
+  ExportQueue<int> q(10, 1000);
+  EXPECT_EQ(q.full_units(4), 4u);
+  EXPECT_EQ(q.full_units(512), 5u);  // a batch size above the capacity still fills
+  for (int i = 0; i < 5; ++i) q.push(int{i}, 1, 1);
+  std::vector<int> out;
+  EXPECT_EQ(q.pop_full_batch(512, &out), 5u);
+}
+
 TEST(ExportQueueTest, PopDrainsTheStagesOfLivingThreadsInOrder) {
   ExportQueue<IntBatch> q(1000, 1 << 20);
   std::atomic<bool> staged{false}, finish{false};
