@@ -30,11 +30,14 @@ bool retryable(int status) {
 }  // namespace
 
 Exporter::Exporter(ExporterConfig cfg, const SharedResource* resource, TraceQueue* traces,
-                   LogQueue* logs, std::vector<MetricsSource*> sources, Diagnostics* diag)
+                   LogQueue* logs, std::vector<MetricsSource*> sources, Diagnostics* diag,
+                   TraceBufferPool* spent_traces, size_t min_recycled_spans)
     : cfg_(std::move(cfg)),
       resource_(resource),
       traces_(traces),
       logs_(logs),
+      spent_traces_(spent_traces),
+      min_recycled_spans_(min_recycled_spans),
       sources_(std::move(sources)),
       diag_(diag),
       http_(cfg_.http) {
@@ -163,10 +166,13 @@ void Exporter::run() {
     }
     auto now = Clock::now();
     bool ok = true;
-    if (flushing || woke || now >= next_export) {
-      ok &= export_traces(deadline);
-      ok &= export_logs(deadline);
+    if (flushing || now >= next_export) {
+      ok &= export_traces(deadline, Drain::kAll);
+      ok &= export_logs(deadline, Drain::kAll);
       next_export = Clock::now() + cfg_.export_interval;
+    } else if (woke) {
+      ok &= export_traces(deadline, Drain::kFullBatches);
+      ok &= export_logs(deadline, Drain::kFullBatches);
     }
     if (flushing || now >= next_metrics) {
       ok &= export_metrics(deadline);
@@ -185,11 +191,15 @@ void Exporter::run() {
   http_.close();
 }
 
-bool Exporter::export_traces(SteadyTime deadline) {
+bool Exporter::export_traces(SteadyTime deadline, Drain drain) {
   bool ok = true;
   std::vector<Trace> batch;
-  // Drain what is queued now, batch by batch; stop when the queue is empty.
-  while (traces_->pop_batch(cfg_.max_batch_spans, &batch) > 0) {
+  auto pop = [&] {
+    return drain == Drain::kAll ? traces_->pop_batch(cfg_.max_batch_spans, &batch)
+                                : traces_->pop_full_batch(cfg_.max_batch_spans, &batch);
+  };
+  // Send what is queued now, batch by batch, until none (or no full one) is left.
+  while (pop() > 0) {
     size_t spans = 0;
     for (const Trace& t : batch) spans += t.size();
     bool sent = false;
@@ -209,16 +219,31 @@ bool Exporter::export_traces(SteadyTime deadline) {
       traces_->add_dropped(spans);
       ok = false;
     }
-    batch.clear();
+    recycle(&batch);
     if (Clock::now() >= deadline) break;
   }
   return ok;
 }
 
-bool Exporter::export_logs(SteadyTime deadline) {
+void Exporter::recycle(std::vector<Trace>* batch) {
+  if (spent_traces_ != nullptr) {
+    for (Trace& t : *batch) {
+      if (t.capacity() < min_recycled_spans_) continue;
+      t.clear();  // the spans die here, on this thread, as before
+      if (!spent_traces_->put(std::move(t))) break;  // pool full: the rest are freed
+    }
+  }
+  batch->clear();
+}
+
+bool Exporter::export_logs(SteadyTime deadline, Drain drain) {
   bool ok = true;
   std::vector<LogRecordData> batch;
-  while (logs_->pop_batch(cfg_.max_batch_logs, &batch) > 0) {
+  auto pop = [&] {
+    return drain == Drain::kAll ? logs_->pop_batch(cfg_.max_batch_logs, &batch)
+                                : logs_->pop_full_batch(cfg_.max_batch_logs, &batch);
+  };
+  while (pop() > 0) {
     bool sent = false;
     if (urls_ok_[2]) {
       std::string body;

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/buffer_pool.h"
 #include "agent/diagnostics.h"
 #include "agent/export_queue.h"
 #include "agent/http_client.h"
@@ -25,6 +26,7 @@ namespace pyrometer::agent {
 
 using Trace = std::vector<SpanRecord>;
 using TraceQueue = ExportQueue<Trace>;
+using TraceBufferPool = BufferPool<Trace>;
 using LogQueue = ExportQueue<LogRecordData>;
 
 // Something that contributes metric points at each metrics interval (RED
@@ -75,10 +77,14 @@ struct ExporterStats {
 // Thread-safety: every public method may be called from any thread.
 class Exporter {
  public:
-  // The queues, resource, sources and diagnostics must outlive the exporter.
-  // Each request takes a snapshot of the resource (it may change after fork).
+  // The queues, resource, sources, diagnostics and pool must outlive the
+  // exporter. Each request takes a snapshot of the resource (it may change
+  // after fork). `spent_traces` (may be null) gets back, emptied, the traces
+  // whose capacity is at least `min_recycled_spans` once they were sent: the
+  // producers' stage buffers (see PipelineImpl::submit_local_trace).
   Exporter(ExporterConfig cfg, const SharedResource* resource, TraceQueue* traces, LogQueue* logs,
-           std::vector<MetricsSource*> sources, Diagnostics* diag);
+           std::vector<MetricsSource*> sources, Diagnostics* diag,
+           TraceBufferPool* spent_traces = nullptr, size_t min_recycled_spans = 0);
   ~Exporter();
   Exporter(const Exporter&) = delete;
   Exporter& operator=(const Exporter&) = delete;
@@ -107,9 +113,15 @@ class Exporter {
   enum class Signal { kTraces, kMetrics, kLogs };
 
   void run();
-  bool export_traces(SteadyTime deadline);
-  bool export_logs(SteadyTime deadline);
+  // Which queued items a cycle sends: everything (timer, flush, shutdown),
+  // or only full batches (woken by producers that filled one; the rest waits
+  // for a full batch or the timer, as in OTel's batch span processor).
+  enum class Drain { kAll, kFullBatches };
+  bool export_traces(SteadyTime deadline, Drain drain);
+  bool export_logs(SteadyTime deadline, Drain drain);
   bool export_metrics(SteadyTime deadline);
+  // Empties *batch, handing stage-sized traces back to spent_traces_.
+  void recycle(std::vector<Trace>* batch);
   void add_self_metrics(MetricsBuilder* b, uint64_t start_ns, uint64_t now_ns);
   // POSTs with retries; false when given up (caller counts the drop).
   bool send(Signal signal, const std::string& url, const std::string& body, SteadyTime deadline);
@@ -120,6 +132,8 @@ class Exporter {
   const SharedResource* resource_;
   TraceQueue* traces_;
   LogQueue* logs_;
+  TraceBufferPool* spent_traces_;
+  size_t min_recycled_spans_;
   std::vector<MetricsSource*> sources_;
   Diagnostics* diag_;
   HttpUrl traces_url_, metrics_url_, logs_url_;

@@ -52,7 +52,7 @@ PipelineImpl::PipelineImpl(PipelineConfig cfg, GilReader gil_reader)
       gauges_(cfg_.max_gauge_series, gauge_stale_ns(cfg_.exporter), &diagnostics()),
       resource_(cfg_.resource),
       exporter_(cfg_.exporter, &resource_, &traces_, &logs_, {&red_, &runtime_, &gauges_},
-                &diagnostics()) {}
+                &diagnostics(), &stage_buffers_, traces_.stage_units()) {}
 
 PipelineImpl::~PipelineImpl() { shutdown(std::chrono::milliseconds(0)); }
 
@@ -85,7 +85,7 @@ bool PipelineImpl::submit_trace(std::vector<SpanRecord>&& spans) {
   size_t queued = 0;
   bool ok = traces_.push(std::move(spans), n, bytes, &queued);
   // Wake once, when a batch's worth is first reached (not on every later push).
-  const size_t batch = cfg_.exporter.max_batch_spans;
+  const size_t batch = traces_.full_units(cfg_.exporter.max_batch_spans);
   if (ok && queued >= batch && queued - n < batch) exporter_.wake();
   return ok;
 }
@@ -102,7 +102,9 @@ bool PipelineImpl::submit_local_trace(std::vector<SpanRecord>&& spans, SpanRecor
   const size_t queued = traces_.stage(
       [&](Trace& stage) {
         size_t bytes = approx_bytes(root) + kKeepReasonBytes;
-        if (stage.capacity() == 0) stage.reserve(traces_.stage_units());
+        if (stage.capacity() == 0 && !stage_buffers_.take(&stage)) {
+          stage.reserve(traces_.stage_units());
+        }
         for (SpanRecord& s : spans) {
           bytes += approx_bytes(s);
           stage.push_back(std::move(s));
@@ -113,7 +115,7 @@ bool PipelineImpl::submit_local_trace(std::vector<SpanRecord>&& spans, SpanRecor
       n, &dropped);
   // A stage that joined took the queue to `queued`: wake when that first
   // reaches a batch's worth (a join adds at most kStageUnits + n - 1 units).
-  const size_t batch = cfg_.exporter.max_batch_spans;
+  const size_t batch = traces_.full_units(cfg_.exporter.max_batch_spans);
   if (!dropped && queued >= batch && queued < batch + TraceQueue::kStageUnits + n) {
     exporter_.wake();
   }
@@ -128,7 +130,7 @@ bool PipelineImpl::submit_log(LogRecordData&& record) {
   ensure_started();
   size_t bytes = approx_bytes(record);
   if (!logs_.push(std::move(record), 1, bytes)) return false;
-  if (logs_.units() >= cfg_.exporter.max_batch_logs) exporter_.wake();
+  if (logs_.units() >= logs_.full_units(cfg_.exporter.max_batch_logs)) exporter_.wake();
   return true;
 }
 
@@ -175,13 +177,15 @@ PipelineStats PipelineImpl::stats() const {
   return s;
 }
 
-// Lock order (everywhere): diagnostics → exporter → trace queue → log queue →
-// RED shards → runtime → GIL sampler → gauges → resource. No other path holds
-// two of these in another order, so prepare cannot deadlock with a running thread.
+// Lock order (everywhere): diagnostics → exporter → trace queue → stage
+// buffers → log queue → RED shards → runtime → GIL sampler → gauges →
+// resource. No other path holds two of these in another order, so prepare
+// cannot deadlock with a running thread.
 void PipelineImpl::lock_for_fork() {
   diagnostics().lock_for_fork();
   exporter_.lock_for_fork();
   traces_.lock_for_fork();
+  stage_buffers_.lock_for_fork();
   logs_.lock_for_fork();
   red_.lock_for_fork();
   runtime_.lock_for_fork();
@@ -197,6 +201,7 @@ void PipelineImpl::unlock_for_fork() {
   runtime_.unlock_for_fork();
   red_.unlock_for_fork();
   logs_.unlock_for_fork();
+  stage_buffers_.unlock_for_fork();
   traces_.unlock_for_fork();
   exporter_.unlock_for_fork();
   diagnostics().unlock_for_fork();
@@ -212,6 +217,7 @@ void PipelineImpl::reset_in_child() {
   runtime_.reset_in_child();
   red_.reset_in_child();
   logs_.reset_in_child();
+  stage_buffers_.unlock_for_fork();  // the buffers stay: plain memory, nothing queued in them
   traces_.reset_in_child();
   exporter_.reset_in_child();
   diagnostics().reset_in_child();

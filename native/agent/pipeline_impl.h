@@ -88,6 +88,8 @@ class PipelineImpl final : public Pipeline {
   void reset_in_child();  // fresh queues and aggregates, new instance id, threads restart lazily
 
  private:
+  static constexpr size_t kSpareStageBuffers = 4;
+
   void ensure_started() {
     if (!started_.load(std::memory_order_acquire)) start_threads();
   }
@@ -95,6 +97,10 @@ class PipelineImpl final : public Pipeline {
 
   PipelineConfig cfg_;
   TraceQueue traces_;
+  // Stage buffers the exporter sent and emptied, for submit_local_trace to
+  // refill: a few, so the application thread neither allocates nor faults in
+  // 16 KB every 64 kept spans.
+  TraceBufferPool stage_buffers_{kSpareStageBuffers};
   LogQueue logs_;
   RedMetrics red_;
   GilSampler gil_;
