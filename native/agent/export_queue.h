@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -25,46 +26,54 @@ namespace pyrometer::agent {
 template <typename T>
 class ExportQueue {
  public:
-  // Called on each item after pop_batch() took it (consumer thread, no lock
-  // held): where producers' deferred finishing work happens. May be null.
-  using PopHook = void (*)(T&);
+  // Called with no lock held: on_pop on each item after pop_batch() took it
+  // (consumer thread), on_drop on each item push() or a stage join refused
+  // (producer thread) — where work producers deferred to the queue's consumer
+  // happens (or, for a refused item, happens anyway). Either may be empty.
+  using Hook = std::function<void(T&)>;
 
-  ExportQueue(size_t max_units, size_t max_bytes, PopHook on_pop = nullptr)
+  ExportQueue(size_t max_units, size_t max_bytes, Hook on_pop = nullptr, Hook on_drop = nullptr)
       : max_units_(max_units),
         max_bytes_(max_bytes),
         stage_units_(std::clamp<size_t>(max_units / 8, 1, kStageUnits)),
-        on_pop_(on_pop),
+        on_pop_(std::move(on_pop)),
+        on_drop_(std::move(on_drop)),
         stages_([this](Stage& s) { join(s, nullptr); }) {}
 
-  // Takes `item` when both bounds allow it; otherwise drops it, adds `units`
-  // to dropped(), and returns false. An item bigger than the byte bound on an
-  // empty queue is still accepted so one huge trace cannot starve forever.
-  // *queued_after (if given) gets the queued units after the call.
+  // Takes `item` when both bounds allow it; otherwise drops it (after the
+  // drop hook), adds `units` to dropped(), and returns false. An item bigger
+  // than the byte bound on an empty queue is still accepted so one huge trace
+  // cannot starve forever. *queued_after (if given) gets the queued units
+  // after the call.
   bool push(T&& item, size_t units, size_t bytes, size_t* queued_after = nullptr) {
-    std::lock_guard<std::mutex> lock(mu_);
-    bool fits = units_ + units <= max_units_ && (bytes_ + bytes <= max_bytes_ || entries_.empty());
-    if (!fits) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      bool fits =
+          units_ + units <= max_units_ && (bytes_ + bytes <= max_bytes_ || entries_.empty());
+      if (queued_after != nullptr) *queued_after = units_ + (fits ? units : 0);
+      if (fits) {
+        entries_.push_back(Entry{std::move(item), units, bytes});
+        units_ += units;
+        bytes_ += bytes;
+        update_full();
+        return true;
+      }
       dropped_.fetch_add(units, std::memory_order_relaxed);
-      if (queued_after != nullptr) *queued_after = units_;
-      return false;
     }
-    entries_.push_back(Entry{std::move(item), units, bytes});
-    units_ += units;
-    bytes_ += bytes;
-    update_full();
-    if (queued_after != nullptr) *queued_after = units_;
-    return true;
+    if (on_drop_) on_drop_(item);
+    return false;
   }
 
   // The producers' fast path: `append(T& stage)` adds `units` units to the
   // calling thread's stage, an item of its own, and returns about how many
   // bytes it added; no queue lock is taken. The stage joins the queue as one item — both bounds
-  // checked for it whole; dropped and counted whole when it does not fit —
+  // checked for it whole; dropped (drop hook) and counted whole when it does not fit —
   // once it holds stage_units() units, whenever pop_batch() or drain_stages()
   // runs (the exporter, every cycle and on flush), and when the thread exits.
   // So at most stage_units() units per producer thread wait outside the bounds.
   // While the queue has no room for a whole stage, items are dropped (and
-  // counted) right here instead: an overloaded producer pays the least.
+  // counted) right here instead, without append or the drop hook: an
+  // overloaded producer pays the least (and the caller still holds them).
   // Returns the queued units after a join, or 0 when the stage did not join
   // (*dropped, if given, tells whether the items were dropped).
   static constexpr size_t kStageUnits = 64;
@@ -191,7 +200,7 @@ class ExportQueue {
       }
       update_full();
     }
-    if (on_pop_ != nullptr) {
+    if (on_pop_) {
       for (size_t i = first; i < out->size(); ++i) on_pop_((*out)[i]);
     }
     return taken;
@@ -206,7 +215,8 @@ class ExportQueue {
   const size_t max_units_;
   const size_t max_bytes_;
   const size_t stage_units_;
-  const PopHook on_pop_;
+  const Hook on_pop_;
+  const Hook on_drop_;
   mutable std::mutex mu_;
   std::deque<Entry> entries_;  // guarded by mu_
   size_t units_ = 0;           // guarded by mu_

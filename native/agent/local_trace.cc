@@ -46,7 +46,11 @@ void LocalTrace::end_span(SpanRecord&& span, Pipeline* out, uint64_t current_for
     counters.spans_dropped_after_fork.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (out != nullptr) out->on_span_end(span);
+  if (defers_red(out)) {
+    span.red_deferred = true;  // aggregated by the pipeline (or just below, if dropped here)
+  } else if (out != nullptr) {
+    out->on_span_end(span);
+  }
   const bool error = span.status_code == common::otlp::StatusCode::kError;
   const bool insight = has_insight(span);
   std::unique_lock<std::mutex> lock(mu_);
@@ -73,6 +77,8 @@ void LocalTrace::end_span(SpanRecord&& span, Pipeline* out, uint64_t current_for
   insight_ = insight_ || insight;
   if (spans_.size() >= kMaxSpans) {
     counters.spans_over_trace_limit.fetch_add(1, std::memory_order_relaxed);
+    lock.unlock();
+    if (span.red_deferred) out->on_span_end(span);  // not exported, still counted
     return;
   }
   spans_.push_back(std::move(span));
@@ -101,7 +107,11 @@ KeepReason LocalTrace::end_root(SpanRecord&& root, Pipeline* out,
     const bool insight = insight_ || has_insight(root);
     // RED sees the root with the user's attributes (e.g. enduser.id) but
     // without the keep reason, which depends on the p99 that RED maintains.
-    if (out != nullptr) out->on_span_end(root);
+    if (defers_red(out)) {
+      root.red_deferred = true;
+    } else if (out != nullptr) {
+      out->on_span_end(root);
+    }
     reason = decide_keep(sampled_, tail_keep_, error, insight,
                          [&] { return out != nullptr && out->above_endpoint_p99(root); });
     kept_ = reason != KeepReason::kNotKept;

@@ -94,8 +94,9 @@ class LocalTrace {
 
   // A span that is not the local root ended. `out` may be null (pipeline not
   // started: the span is still buffered, then simply not exported).
-  // Sends it to out->on_span_end, then buffers it; after the root ended, it is
-  // submitted alone if the trace was kept, else dropped.
+  // Sends it to out->on_span_end (or marks it red_deferred, see
+  // Pipeline::aggregates_on_export), then buffers it; after the root ended,
+  // it is submitted alone if the trace was kept, else dropped.
   void end_span(SpanRecord&& span, Pipeline* out, uint64_t current_fork_generation);
 
   // The local root ended: decides keep, stamps the keep reason on the root,
@@ -105,6 +106,12 @@ class LocalTrace {
 
  private:
   ~LocalTrace() = default;
+
+  // A head-sampled trace is kept whatever happens (decide_keep), so its
+  // spans may skip on_span_end when the pipeline aggregates on export.
+  bool defers_red(const Pipeline* out) const {
+    return sampled_ && out != nullptr && out->aggregates_on_export();
+  }
 
   std::atomic<uint32_t> refs_{1};
   const bool sampled_;

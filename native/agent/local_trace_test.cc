@@ -26,8 +26,10 @@ class FakePipeline : public Pipeline {
     return true;
   }
   bool flush(std::chrono::milliseconds) override { return true; }
+  bool aggregates_on_export() const override { return aggregates; }
 
   std::vector<std::string> ended;
+  bool aggregates = false;
   std::vector<std::vector<SpanRecord>> submitted;
   bool slow = false;
   bool refuse = false;
@@ -79,6 +81,38 @@ TEST(LocalTraceTest, SampledTraceIsSubmittedWholeWhenRootEnds) {
   EXPECT_EQ(keep_reason(p.submitted[0][2]), "sampled");
   EXPECT_EQ(p.ended, (std::vector<std::string>{"a", "b", "root"}));  // RED sees all
   EXPECT_EQ(p.p99_calls, 0);  // no need to ask when already sampled
+}
+
+TEST(LocalTraceTest, SampledTraceDefersRedToAPipelineThatAggregatesOnExport) {
+  FakePipeline p;
+  p.aggregates = true;
+  Trace t(/*sampled=*/true);
+  t->end_span(span("a"), &p, 0);
+  t->end_root(span("root"), &p, 0);
+  EXPECT_TRUE(p.ended.empty());  // the pipeline aggregates them as they leave its queue
+  ASSERT_EQ(p.submitted.size(), 1u);
+  for (const SpanRecord& s : p.submitted[0]) EXPECT_TRUE(s.red_deferred) << s.name;
+}
+
+TEST(LocalTraceTest, UnsampledTraceFeedsRedAtOnceEvenWhenThePipelineCouldDefer) {
+  FakePipeline p;
+  p.aggregates = true;
+  Trace t(false);
+  t->end_span(error_span("db"), &p, 0);  // kept for the error, decided only at the root
+  t->end_root(span("root"), &p, 0);
+  EXPECT_EQ(p.ended, (std::vector<std::string>{"db", "root"}));
+  ASSERT_EQ(p.submitted.size(), 1u);
+  for (const SpanRecord& s : p.submitted[0]) EXPECT_FALSE(s.red_deferred) << s.name;
+}
+
+TEST(LocalTraceTest, DeferredSpanDroppedOverTheLimitStillFeedsRed) {
+  FakePipeline p;
+  p.aggregates = true;
+  Trace t(true);
+  for (size_t i = 0; i < LocalTrace::kMaxSpans; ++i) t->end_span(span("s"), &p, 0);
+  EXPECT_TRUE(p.ended.empty());
+  t->end_span(span("over"), &p, 0);
+  EXPECT_EQ(p.ended, (std::vector<std::string>{"over"}));
 }
 
 TEST(LocalTraceTest, UnsampledTraceWithoutSignalIsDroppedButFeedsRed) {

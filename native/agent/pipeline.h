@@ -31,6 +31,14 @@ class Pipeline {
   // statement fingerprint, from `db.query.text`).
   virtual void on_span_end(const SpanRecord& span) = 0;
 
+  // True when the pipeline aggregates spans marked red_deferred itself — as
+  // they leave its export queue (off the application's thread, without the
+  // GIL), or when it refuses or drops them — so that the tracer may skip
+  // on_span_end for spans of a trace that will be submitted for sure (a
+  // head-sampled one). Spans of other traces still go through on_span_end:
+  // their keep decision may need the p99 that RED maintains.
+  virtual bool aggregates_on_export() const { return false; }
+
   // True when `local_root` lasted longer than the running p99 of its
   // endpoint (same key as the RED aggregate). False while too few samples.
   virtual bool above_endpoint_p99(const SpanRecord& local_root) const = 0;

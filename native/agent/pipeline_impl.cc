@@ -28,11 +28,6 @@ PipelineConfig with_instance_id(PipelineConfig cfg) {
   return cfg;
 }
 
-// TraceQueue's pop hook (exporter thread): what the tracer left undone.
-void finish_trace(Trace& trace) {
-  for (SpanRecord& s : trace) apply_pending_keep_reason(s);
-}
-
 // Gauges are re-exported with their last value until not updated for three
 // metrics intervals, and never sooner than 30 s: a reading taken every 10 s
 // must not flicker at a 1 s interval.
@@ -44,9 +39,11 @@ uint64_t gauge_stale_ns(const ExporterConfig& e) {
 
 PipelineImpl::PipelineImpl(PipelineConfig cfg, GilReader gil_reader)
     : cfg_(with_instance_id(std::move(cfg))),
-      traces_(cfg_.max_queue_spans, cfg_.max_queue_bytes, &finish_trace),
-      logs_(cfg_.max_queue_logs, cfg_.max_log_bytes),
       red_(cfg_.max_keys_per_family),
+      traces_(
+          cfg_.max_queue_spans, cfg_.max_queue_bytes, [this](Trace& t) { finish_trace(t); },
+          [this](Trace& t) { aggregate_deferred(t); }),
+      logs_(cfg_.max_queue_logs, cfg_.max_log_bytes),
       gil_(cfg_.gil_sampling ? gil_reader : nullptr, std::chrono::microseconds(500), cfg_.gil_duty),
       runtime_(&gil_),
       gauges_(cfg_.max_gauge_series, gauge_stale_ns(cfg_.exporter), &diagnostics()),
@@ -69,6 +66,23 @@ void PipelineImpl::on_span_end(const SpanRecord& span) {
   red_.on_span_end(span);
 }
 
+void PipelineImpl::aggregate_deferred(std::vector<SpanRecord>& spans) {
+  for (SpanRecord& s : spans) aggregate_deferred(s);
+}
+
+void PipelineImpl::aggregate_deferred(SpanRecord& span) {
+  if (!span.red_deferred) return;
+  span.red_deferred = false;
+  red_.on_span_end(span);
+}
+
+void PipelineImpl::finish_trace(Trace& trace) {
+  for (SpanRecord& s : trace) {
+    aggregate_deferred(s);  // before the keep reason: RED keys never see it
+    apply_pending_keep_reason(s);
+  }
+}
+
 bool PipelineImpl::above_endpoint_p99(const SpanRecord& local_root) const {
   return red_.above_p99(local_root);
 }
@@ -77,6 +91,7 @@ bool PipelineImpl::submit_trace(std::vector<SpanRecord>&& spans) {
   if (spans.empty()) return true;
   if (shut_down_.load(std::memory_order_relaxed)) {
     traces_.add_dropped(spans.size());
+    aggregate_deferred(spans);
     return false;
   }
   ensure_started();
@@ -93,14 +108,17 @@ bool PipelineImpl::submit_trace(std::vector<SpanRecord>&& spans) {
 bool PipelineImpl::submit_local_trace(std::vector<SpanRecord>&& spans, SpanRecord&& root) {
   if (shut_down_.load(std::memory_order_relaxed)) {
     traces_.add_dropped(spans.size() + 1);
+    aggregate_deferred(spans);
+    aggregate_deferred(root);
     return false;
   }
   ensure_started();
   constexpr size_t kKeepReasonBytes = 64;  // the attribute the pop hook adds
   const size_t n = spans.size() + 1;
-  bool dropped = false;
+  bool dropped = false, appended = false;
   const size_t queued = traces_.stage(
       [&](Trace& stage) {
+        appended = true;
         size_t bytes = approx_bytes(root) + kKeepReasonBytes;
         if (stage.capacity() == 0 && !stage_buffers_.take(&stage)) {
           stage.reserve(traces_.stage_units());
@@ -115,6 +133,10 @@ bool PipelineImpl::submit_local_trace(std::vector<SpanRecord>&& spans, SpanRecor
       n, &dropped);
   // A stage that joined took the queue to `queued`: wake when that first
   // reaches a batch's worth (a join adds at most kStageUnits + n - 1 units).
+  if (dropped && !appended) {  // refused before the stage took them (queue full)
+    aggregate_deferred(spans);
+    aggregate_deferred(root);
+  }
   const size_t batch = traces_.full_units(cfg_.exporter.max_batch_spans);
   if (!dropped && queued >= batch && queued < batch + TraceQueue::kStageUnits + n) {
     exporter_.wake();

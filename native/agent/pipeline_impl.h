@@ -55,6 +55,9 @@ class PipelineImpl final : public Pipeline {
 
   void on_span_end(const SpanRecord& span) override;
   bool above_endpoint_p99(const SpanRecord& local_root) const override;
+  // Spans of head-sampled traces reach RED when the exporter pops them (or
+  // when they are dropped): the application thread skips that work.
+  bool aggregates_on_export() const override { return true; }
   bool submit_trace(std::vector<SpanRecord>&& spans) override;
   // Staged per thread (TraceQueue::stage); the keep reason is written by the
   // exporter thread as spans leave the queue.
@@ -94,15 +97,20 @@ class PipelineImpl final : public Pipeline {
     if (!started_.load(std::memory_order_acquire)) start_threads();
   }
   void start_threads();
+  // RED for spans still marked red_deferred (clears the mark).
+  void aggregate_deferred(std::vector<SpanRecord>& spans);
+  void aggregate_deferred(SpanRecord& span);
+  // TraceQueue's pop hook (exporter thread): what the tracer left undone.
+  void finish_trace(Trace& trace);
 
   PipelineConfig cfg_;
+  RedMetrics red_;  // before traces_: the queue's hooks aggregate into it
   TraceQueue traces_;
   // Stage buffers the exporter sent and emptied, for submit_local_trace to
   // refill: a few, so the application thread neither allocates nor faults in
   // 16 KB every 64 kept spans.
   TraceBufferPool stage_buffers_{kSpareStageBuffers};
   LogQueue logs_;
-  RedMetrics red_;
   GilSampler gil_;
   RuntimeMetrics runtime_;
   GaugeStore gauges_;

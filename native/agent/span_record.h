@@ -44,6 +44,10 @@ struct SpanRecord {
   bool has_parent = false;
   bool parent_is_remote = false;  // parent came from an incoming traceparent
   uint8_t trace_flags = 0;        // W3C flags of the trace (bit 0: sampled)
+  // RED aggregation has not seen this span yet: the pipeline that queued it
+  // aggregates it when it leaves the queue, or when it is dropped
+  // (Pipeline::aggregates_on_export).
+  bool red_deferred = false;
   std::string trace_state;
   std::string name;
   common::otlp::SpanKind kind = common::otlp::SpanKind::kInternal;

@@ -37,6 +37,10 @@ class Output final : public Pipeline {
   void on_span_end(const SpanRecord& span) override {
     if (Pipeline* p = current()) p->on_span_end(span);
   }
+  bool aggregates_on_export() const override {
+    Pipeline* p = current();
+    return p != nullptr && p->aggregates_on_export();
+  }
   bool above_endpoint_p99(const SpanRecord& root) const override {
     Pipeline* p = current();
     return p != nullptr && p->above_endpoint_p99(root);
