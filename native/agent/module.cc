@@ -13,6 +13,7 @@ void register_gauges(nb::module_& m);         // py_gauges.cc: last-value gauges
 void register_http_server(nb::module_& m);    // py_http_server.cc: request spans from ASGI scopes
 void register_asgi_call(nb::module_& m);      // py_asgi_call.cc: a traced ASGI request, no frames
 void register_wsgi_response(nb::module_& m);  // py_wsgi_response.cc: a WSGI response, its span
+void register_wsgi_call(nb::module_& m);      // py_wsgi_call.cc: a traced WSGI request, no frames
 void register_db_statement(nb::module_& m);   // py_db_statement.cc: a traced DB-API statement
 }  // namespace pyrometer::agent::py
 
@@ -26,5 +27,6 @@ NB_MODULE(_native, m) {
   pyrometer::agent::py::register_http_server(m);
   pyrometer::agent::py::register_asgi_call(m);
   pyrometer::agent::py::register_wsgi_response(m);
+  pyrometer::agent::py::register_wsgi_call(m);
   pyrometer::agent::py::register_db_statement(m);
 }

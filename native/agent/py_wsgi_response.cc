@@ -15,6 +15,7 @@
 
 #include "agent/cpython/compat.h"
 #include "agent/py_span.h"
+#include "agent/py_wsgi.h"
 #include "agent/span.h"
 #include "agent/tracer.h"
 
@@ -132,15 +133,7 @@ PyObject* py_wsgi_start_response(PyObject*, PyObject* const* args, Py_ssize_t na
                     "wsgi_start_response(start_response, span: Span, owner, on_status)");
     return nullptr;
   }
-  StartResponse* h = PyObject_GC_New(StartResponse, g_start_type);
-  if (h == nullptr) return nullptr;
-  h->vectorcall = start_call;
-  h->start_response = Py_NewRef(args[0]);
-  h->span = reinterpret_cast<PySpan*>(Py_NewRef(args[1]));
-  h->owner = Py_NewRef(args[2]);
-  h->on_status = Py_NewRef(args[3]);
-  PyObject_GC_Track(reinterpret_cast<PyObject*>(h));
-  return reinterpret_cast<PyObject*>(h);
+  return new_wsgi_start_response(args[0], reinterpret_cast<PySpan*>(args[1]), args[2], args[3]);
 }
 
 // ---- the body ------------------------------------------------------------------
@@ -279,15 +272,7 @@ PyObject* py_wsgi_body(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     PyErr_SetString(PyExc_TypeError, "wsgi_body(result, span: Span, owner, on_error)");
     return nullptr;
   }
-  WsgiBody* b = PyObject_GC_New(WsgiBody, g_body_type);
-  if (b == nullptr) return nullptr;
-  b->result = Py_NewRef(args[0]);
-  b->iter = nullptr;
-  b->span = reinterpret_cast<PySpan*>(Py_NewRef(args[1]));
-  b->owner = Py_NewRef(args[2]);
-  b->on_error = Py_NewRef(args[3]);
-  PyObject_GC_Track(reinterpret_cast<PyObject*>(b));
-  return reinterpret_cast<PyObject*>(b);
+  return new_wsgi_body(args[0], reinterpret_cast<PySpan*>(args[1]), args[2], args[3]);
 }
 
 PyMethodDef kFunctions[] = {
@@ -301,6 +286,31 @@ PyMethodDef kFunctions[] = {
 };
 
 }  // namespace
+
+PyObject* new_wsgi_start_response(PyObject* start_response, PySpan* span, PyObject* owner,
+                                  PyObject* on_status) {
+  StartResponse* h = PyObject_GC_New(StartResponse, g_start_type);
+  if (h == nullptr) return nullptr;
+  h->vectorcall = start_call;
+  h->start_response = Py_NewRef(start_response);
+  h->span = reinterpret_cast<PySpan*>(Py_NewRef(reinterpret_cast<PyObject*>(span)));
+  h->owner = Py_NewRef(owner);
+  h->on_status = Py_NewRef(on_status);
+  PyObject_GC_Track(reinterpret_cast<PyObject*>(h));
+  return reinterpret_cast<PyObject*>(h);
+}
+
+PyObject* new_wsgi_body(PyObject* result, PySpan* span, PyObject* owner, PyObject* on_error) {
+  WsgiBody* b = PyObject_GC_New(WsgiBody, g_body_type);
+  if (b == nullptr) return nullptr;
+  b->result = Py_NewRef(result);
+  b->iter = nullptr;
+  b->span = reinterpret_cast<PySpan*>(Py_NewRef(reinterpret_cast<PyObject*>(span)));
+  b->owner = Py_NewRef(owner);
+  b->on_error = Py_NewRef(on_error);
+  PyObject_GC_Track(reinterpret_cast<PyObject*>(b));
+  return reinterpret_cast<PyObject*>(b);
+}
 
 void register_wsgi_response(nanobind::module_& m) {
   g_str_close = intern_name("close");

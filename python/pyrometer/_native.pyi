@@ -93,6 +93,19 @@ def wsgi_body(
 ) -> Any:
     """The app's response iterable with ``span`` current while it runs; ends it at close()."""
 
+def wsgi_app(
+    app: Callable[..., Any],
+    request_var: Any,
+    owner_type: type,
+    on_status: Callable[[Any, int], None],
+    on_error: Callable[[Any, BaseException], None],
+) -> Callable[[Any, Any], Any]:
+    """``app`` with each (environ, start_response) call traced in C: the SERVER span from the
+    environ, current while the app runs, with an ``owner_type`` request object set in
+    ``request_var``; status through a wrapped start_response (5xx: ``on_status``), an exception
+    to ``on_error``; ended when the response is built or, streamed, at close(). Other call
+    shapes, a disabled agent or an outer request in ``request_var``: the app, untouched."""
+
 def traced_statement(
     fn: Callable[..., Any],
     args: tuple[Any, ...],

@@ -23,9 +23,9 @@ _request: contextvars.ContextVar[_common.Span | None] = contextvars.ContextVar(
 )
 
 
-def current_request() -> _common.Span | None:
-    """The SERVER span of the request being handled in this context, if we traced it."""
-    return _request.get()
+# current_request() -> the SERVER span (a _common.Span) of the request being handled in this
+# context, if we traced it, else None. The ContextVar's own C method: no Python frame per call.
+current_request: Callable[[], _common.Span | None] = _request.get
 
 
 def method_of(raw: str) -> tuple[str, str | None]:
@@ -78,72 +78,37 @@ def _fail(span: _common.Span | None, exc: BaseException) -> None:
         _common.fault("wsgi", "record", err)
 
 
-def _end(span: _common.Span | None) -> None:
-    if span is None:
-        return
-    try:
-        span.end()
-    except Exception as err:
-        _common.fault("wsgi", "end", err)
-
-
 def call(
     app: Callable[..., Any], environ: dict[str, Any], start_response: Callable[..., Any],
     framework: str = "wsgi",
 ) -> Any:  # fmt: skip
-    """Runs one WSGI request of ``app`` traced. Responses, headers and exceptions are unchanged."""
-    if _request.get() is not None:
-        return app(environ, start_response)  # an outer layer already traces this request
-    try:
-        span = start_request(environ)
-        token = _request.set(span)
-    except Exception as err:
-        _common.fault(framework, "start", err)
-        return app(environ, start_response)
+    """Runs one WSGI request of ``app`` traced. Responses, headers and exceptions are unchanged.
 
+    ``framework`` names the caller; the native path counts its own faults (``_tracer_stats``)."""
+    del framework
     native = _common.native()
-    if native and type(span.native) is native.Span:
-        # The status goes on the span in C; a 5xx through set_status (pending exceptions).
-        traced_start_response = native.wsgi_start_response(
-            start_response, span.native, span, set_status
-        )
-    else:  # the agent was disabled at run time: nothing to note
-        traced_start_response = start_response
-
-    try:
-        result = app(environ, traced_start_response)
-    except BaseException as exc:
-        _request.reset(token)
-        _fail(span, exc)
-        _end(span)
-        raise
-    _request.reset(token)
-    try:
-        span.detach()
-    except Exception as err:
-        _common.fault(framework, "detach", err)
-    file_wrapper = environ.get("wsgi.file_wrapper")
-    if (
-        isinstance(result, (list, tuple))
-        or (isinstance(file_wrapper, type) and isinstance(result, file_wrapper))
-        or not native
-        or type(span.native) is not native.Span  # the agent was disabled at run time
-    ):
-        _end(span)  # fully built (or sendfile-able: keep the server's fast path)
-        return result
-    # The span is current again while the app produces each chunk (work done in a streaming
-    # generator is parented to the request) and while it closes; it ends at close().
-    return native.wsgi_body(result, span.native, span, _fail)
+    if native is None:  # the agent is off: nothing to trace
+        return app(environ, start_response)
+    return native.wsgi_app(app, _request, _common.Span, set_status, _fail)(environ, start_response)
 
 
 def wrap_app(app: Callable[..., Any], framework: str = "wsgi") -> Callable[..., Any]:
-    """A WSGI callable that traces ``app`` (manual use: ``app = wrap_app(app)``)."""
+    """A WSGI callable that traces ``app`` (manual use: ``app = wrap_app(app)``); ``app`` itself
+    when the agent is off.
 
-    def traced(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        return call(app, environ, start_response, framework)
-
-    traced.__wrapped__ = app  # type: ignore[attr-defined]
-    return traced
+    It is native (``_native.wsgi_app``, native/agent/py_wsgi_call.cc): per request it starts the
+    SERVER span from the environ (continuing an incoming traceparent), makes it current, sets
+    ``current_request()`` for the framework's route naming, notes the status through a C
+    ``start_response`` (a 5xx through ``set_status``: pending exceptions), records an exception
+    the app raises (``_fail``), and ends the span when the response is built — a streamed body is
+    wrapped so the span is current while each chunk is produced and ends at ``close()``. A
+    nested layer (an outer one already traces the request) and a disabled agent call the app
+    untouched. No Python frame of ours runs per request."""
+    del framework
+    native = _common.native()
+    if native is None:
+        return app
+    return native.wsgi_app(app, _request, _common.Span, set_status, _fail)
 
 
 def patch() -> None:

@@ -1,0 +1,285 @@
+// A traced WSGI request in C: wsgi_app(app, ...) returns a callable that the
+// server calls instead of the app. Per request it starts the SERVER span from
+// the environ, makes it current, publishes the integration's request object
+// (for route naming and pending exceptions), calls the app with a status-noting
+// start_response, and ends the span when the response is built — or hands it
+// to a body wrapper that ends it at close(). No Python frame of ours runs.
+//
+// Why: under a real server, Python frames of the instrumentation cost several
+// times what they cost in a warm in-process loop (the server's own work
+// evicts them between requests); the Python middleware was ~10 frames per
+// request (BENCHMARKS.md, app throughput).
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <nanobind/nanobind.h>
+#include <structmember.h>
+
+#include <cstddef>
+
+#include "agent/cpython/compat.h"
+#include "agent/py_http_server.h"
+#include "agent/py_span.h"
+#include "agent/py_wsgi.h"
+#include "agent/tracer.h"
+
+namespace pyrometer::agent::py {
+namespace {
+
+PyTypeObject* g_app_type = nullptr;
+PyObject* g_str_native = nullptr;
+PyObject* g_str_token = nullptr;
+PyObject* g_str_status_code = nullptr;
+PyObject* g_str_pending_exc = nullptr;
+PyObject* g_str_method = nullptr;
+PyObject* g_str_file_wrapper = nullptr;
+
+struct WsgiApp {
+  PyObject_HEAD vectorcallfunc vectorcall;
+  PyObject* app;          // the wrapped WSGI callable (also __wrapped__)
+  PyObject* request_var;  // ContextVar: the request object while the app runs
+  PyObject* owner_type;   // the integration's request class (_common.Span)
+  PyObject* on_status;    // on_status(owner, code) for a 5xx
+  PyObject* on_error;     // on_error(owner, exc) when the app raises
+};
+
+void count_error() { tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed); }
+
+// The integration's request object for `span`, built without running Python
+// code: its slots set as its __init__ would (native, _token, status_code,
+// pending_exc, method). NULL with an exception on failure.
+PyObject* new_owner(WsgiApp* w, PySpan* span) {
+  PyTypeObject* type = reinterpret_cast<PyTypeObject*>(w->owner_type);
+  PyObject* o = type->tp_alloc(type, 0);
+  if (o == nullptr) return nullptr;
+  if (PyObject_SetAttr(o, g_str_native, reinterpret_cast<PyObject*>(span)) < 0 ||
+      PyObject_SetAttr(o, g_str_token, Py_None) < 0 ||
+      PyObject_SetAttr(o, g_str_status_code, Py_None) < 0 ||
+      PyObject_SetAttr(o, g_str_pending_exc, Py_None) < 0 ||
+      PyObject_SetAttr(o, g_str_method, span->name) < 0) {  // the verb the span is named by
+    Py_DECREF(o);
+    return nullptr;
+  }
+  return o;
+}
+
+// True when an outer layer already traces this request (its request object
+// is set), or on a failure to tell (then the app runs untraced, unharmed).
+bool outer_request(WsgiApp* w) {
+  PyObject* value = nullptr;
+  if (PyContextVar_Get(w->request_var, nullptr, &value) < 0) {
+    PyErr_Clear();
+    count_error();
+    return true;
+  }
+  const bool set = value != nullptr && value != Py_None;
+  Py_XDECREF(value);
+  return set;
+}
+
+// The app's response is complete when it is a list or tuple (or a
+// wsgi.file_wrapper, which the server may send with sendfile): the span can
+// end now instead of wrapping the body.
+bool complete_response(PyObject* environ, PyObject* result) {
+  if (PyList_Check(result) || PyTuple_Check(result)) return true;
+  if (!PyDict_Check(environ)) return false;
+  PyObject* wrapper = PyDict_GetItemWithError(environ, g_str_file_wrapper);  // borrowed
+  if (wrapper == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  if (!PyType_Check(wrapper)) return false;
+  const int is = PyObject_IsInstance(result, wrapper);
+  if (is < 0) PyErr_Clear();
+  return is == 1;
+}
+
+void restore_request(PyObject* var, PyObject* token) {
+  if (token == nullptr) return;
+  if (PyContextVar_Reset(var, token) < 0) {
+    PyErr_Clear();
+    count_error();
+  }
+  Py_DECREF(token);
+}
+
+void leave(PyObject* span_token) {
+  if (span_token == nullptr) return;
+  detach(span_token);
+  Py_DECREF(span_token);
+  republish_current_root();
+}
+
+// The app raised (exception set): reports it through on_error, leaves the
+// context and ends the span; the exception stays raised.
+void fail(WsgiApp* w, PySpan* span, PyObject* owner, PyObject* request_token,
+          PyObject* span_token) {
+  PyObject* exc = take_raised_exception();
+  restore_request(w->request_var, request_token);
+  PyObject* r = PyObject_CallFunctionObjArgs(w->on_error, owner, exc, nullptr);
+  if (r == nullptr) {
+    PyErr_Clear();
+    count_error();
+  }
+  Py_XDECREF(r);
+  leave(span_token);
+  end_span(span);
+  restore_raised_exception(exc);
+}
+
+PyObject* traced_call(WsgiApp* w, PyObject* environ, PyObject* start_response) {
+  PySpan* span = start_wsgi_request_span(environ);
+  if (span == nullptr) {  // allocation failure: serve the request untraced
+    PyErr_Clear();
+    count_error();
+    PyObject* args[2] = {environ, start_response};
+    return PyObject_Vectorcall(w->app, args, 2, nullptr);
+  }
+  PyObject* owner = new_owner(w, span);
+  PyObject* traced_start = owner != nullptr
+                               ? new_wsgi_start_response(start_response, span, owner, w->on_status)
+                               : nullptr;
+  if (traced_start == nullptr) {
+    PyErr_Clear();
+    count_error();
+    Py_XDECREF(owner);
+    end_span(span);
+    Py_DECREF(span);
+    PyObject* args[2] = {environ, start_response};
+    return PyObject_Vectorcall(w->app, args, 2, nullptr);
+  }
+  PyObject* span_token = attach(reinterpret_cast<PyObject*>(span));
+  publish_span_root(span);
+  PyObject* request_token = PyContextVar_Set(w->request_var, owner);
+  if (request_token == nullptr) {
+    PyErr_Clear();
+    count_error();
+  }
+  PyObject* args[2] = {environ, traced_start};
+  PyObject* result = PyObject_Vectorcall(w->app, args, 2, nullptr);
+  Py_DECREF(traced_start);
+  if (result == nullptr) {
+    fail(w, span, owner, request_token, span_token);
+    Py_DECREF(owner);
+    Py_DECREF(span);
+    return nullptr;
+  }
+  restore_request(w->request_var, request_token);
+  leave(span_token);
+  if (complete_response(environ, result)) {
+    end_span(span);
+  } else {
+    PyObject* body = new_wsgi_body(result, span, owner, w->on_error);
+    if (body == nullptr) {  // cannot follow the body: end now, serve it as it is
+      PyErr_Clear();
+      count_error();
+      end_span(span);
+    } else {
+      Py_SETREF(result, body);
+    }
+  }
+  Py_DECREF(owner);
+  Py_DECREF(span);
+  return result;
+}
+
+PyObject* app_call(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  WsgiApp* w = reinterpret_cast<WsgiApp*>(self);
+  const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  // Anything but (environ, start_response), the agent off, or an outer layer
+  // tracing the request already: the app, untouched.
+  if (nargs != 2 || kwnames != nullptr || noop_span() != nullptr || outer_request(w)) {
+    return PyObject_Vectorcall(w->app, args, nargsf, kwnames);
+  }
+  return traced_call(w, args[0], args[1]);
+}
+
+int app_traverse(PyObject* self, visitproc visit, void* arg) {
+  WsgiApp* w = reinterpret_cast<WsgiApp*>(self);
+  Py_VISIT(w->app);
+  Py_VISIT(w->request_var);
+  Py_VISIT(w->owner_type);
+  Py_VISIT(w->on_status);
+  Py_VISIT(w->on_error);
+  Py_VISIT(Py_TYPE(self));
+  return 0;
+}
+
+int app_clear(PyObject* self) {
+  WsgiApp* w = reinterpret_cast<WsgiApp*>(self);
+  Py_CLEAR(w->app);
+  Py_CLEAR(w->request_var);
+  Py_CLEAR(w->owner_type);
+  Py_CLEAR(w->on_status);
+  Py_CLEAR(w->on_error);
+  return 0;
+}
+
+void app_dealloc(PyObject* self) {
+  PyObject_GC_UnTrack(self);
+  app_clear(self);
+  PyTypeObject* tp = Py_TYPE(self);
+  PyObject_GC_Del(self);
+  Py_DECREF(tp);
+}
+
+PyMemberDef kAppMembers[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(WsgiApp, vectorcall), READONLY, nullptr},
+    {"__wrapped__", T_OBJECT, offsetof(WsgiApp, app), READONLY, "The wrapped WSGI app."},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+// wsgi_app(app, request_var, owner_type, on_status, on_error) -> WSGI callable
+PyObject* py_wsgi_app(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 5 || !PyCallable_Check(args[0]) ||
+      !PyObject_TypeCheck(args[1], &PyContextVar_Type) || !PyType_Check(args[2])) {
+    PyErr_SetString(
+        PyExc_TypeError,
+        "wsgi_app(app, request_var: ContextVar, owner_type: type, on_status, on_error)");
+    return nullptr;
+  }
+  WsgiApp* w = PyObject_GC_New(WsgiApp, g_app_type);
+  if (w == nullptr) return nullptr;
+  w->vectorcall = app_call;
+  w->app = Py_NewRef(args[0]);
+  w->request_var = Py_NewRef(args[1]);
+  w->owner_type = Py_NewRef(args[2]);
+  w->on_status = Py_NewRef(args[3]);
+  w->on_error = Py_NewRef(args[4]);
+  PyObject_GC_Track(reinterpret_cast<PyObject*>(w));
+  return reinterpret_cast<PyObject*>(w);
+}
+
+PyMethodDef kFunctions[] = {
+    {"wsgi_app", as_fastcall(py_wsgi_app), METH_FASTCALL,
+     "wsgi_app(app, request_var, owner_type, on_status, on_error) -> callable: `app` with each "
+     "request traced in C (see py_wsgi_call.cc)."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+}  // namespace
+
+void register_wsgi_call(nanobind::module_& m) {
+  g_str_native = intern_name("native");
+  g_str_token = intern_name("_token");
+  g_str_status_code = intern_name("status_code");
+  g_str_pending_exc = intern_name("pending_exc");
+  g_str_method = intern_name("method");
+  g_str_file_wrapper = intern_name("wsgi.file_wrapper");
+  static PyType_Slot slots[] = {
+      {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+      {Py_tp_members, kAppMembers},
+      {Py_tp_traverse, reinterpret_cast<void*>(app_traverse)},
+      {Py_tp_clear, reinterpret_cast<void*>(app_clear)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(app_dealloc)},
+      {0, nullptr},
+  };
+  static PyType_Spec spec = {"pyrometer._native.WsgiApp", sizeof(WsgiApp), 0,
+                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+                             slots};
+  g_app_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
+  if (g_app_type == nullptr) throw nanobind::python_error();
+  g_app_type->tp_new = nullptr;  // made only by wsgi_app
+  if (PyModule_AddFunctions(m.ptr(), kFunctions) < 0) throw nanobind::python_error();
+}
+
+}  // namespace pyrometer::agent::py
