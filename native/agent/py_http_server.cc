@@ -370,20 +370,53 @@ PySpan* start_request_span(PyObject* scope) {
   return s;
 }
 
-void finish_request_span(PySpan* s, int64_t code, PyObject* route) {
-  std::string route_text;
-  PyObject* new_name = nullptr;
-  if (route != nullptr && route != Py_None) {
-    if (!PyUnicode_Check(route) || !text_of(route, &route_text)) {
+namespace {
+
+// A route about to name a span: its text (for http.route) and the new name
+// "{verb} {route}". Empty (nothing to do) for None, "", or a bad value (counted).
+struct RouteName {
+  std::string text;
+  PyObject* name = nullptr;  // owned
+  RouteName(PyObject* verb, PyObject* route) {
+    if (route == nullptr || route == Py_None) return;
+    if (!PyUnicode_Check(route) || !PyUnicode_Check(verb) || !text_of(route, &text)) {
       tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
-    } else if (!route_text.empty()) {
-      new_name = PyUnicode_FromFormat("%U %U", s->name, route);
-      if (new_name == nullptr) {
+    } else if (!text.empty()) {
+      name = PyUnicode_FromFormat("%U %U", verb, route);
+      if (name == nullptr) {
         PyErr_Clear();
         tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
       }
     }
   }
+  ~RouteName() { Py_XDECREF(name); }
+  RouteName(const RouteName&) = delete;
+  RouteName& operator=(const RouteName&) = delete;
+
+  // Sets http.route and the name on a span not yet ended; true when the
+  // route attribute was stored. REQUIRES the span's critical section.
+  bool apply(PySpan* s) {
+    if (name == nullptr) return false;
+    const bool set = upsert_attribute(s->rec.attributes, "http.route", AttrValue(text));
+    Py_SETREF(s->name, name);
+    name = nullptr;
+    return set;
+  }
+};
+
+}  // namespace
+
+void set_request_route(PySpan* s, PyObject* verb, PyObject* route) {
+  RouteName r(verb, route);
+  bool route_set = false;
+  PYROMETER_BEGIN_CRITICAL(reinterpret_cast<PyObject*>(s))
+  if (s->state != SpanState::kEnded) route_set = r.apply(s);
+  PYROMETER_END_CRITICAL()
+  if (route_set) note_route(s);
+}
+
+void finish_request_span(PySpan* s, int64_t code, PyObject* route) {
+  RouteName r(s->name, route);
   bool route_set = false;
   PYROMETER_BEGIN_CRITICAL(reinterpret_cast<PyObject*>(s))
   if (s->state != SpanState::kEnded) {
@@ -398,14 +431,9 @@ void finish_request_span(PySpan* s, int64_t code, PyObject* route) {
         s->rec.status_message = std::move(text);
       }
     }
-    if (new_name != nullptr) {
-      route_set = upsert_attribute(s->rec.attributes, "http.route", AttrValue(route_text));
-      Py_SETREF(s->name, new_name);
-      new_name = nullptr;
-    }
+    route_set = r.apply(s);
   }
   PYROMETER_END_CRITICAL()
-  Py_XDECREF(new_name);
   if (route_set) note_route(s);
   exit_span(s);
 }
@@ -512,7 +540,21 @@ PyObject* py_finish_http_span(PyObject*, PyObject* const* args, Py_ssize_t nargs
   Py_RETURN_NONE;
 }
 
+// set_http_route(span, verb, route): http.route = route, the span renamed
+// "{verb} {route}" (a framework matched the URL). Not a Span, an ended span,
+// or route None/"": nothing. Never raises for bad values (counted).
+PyObject* py_set_http_route(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 3) {
+    PyErr_SetString(PyExc_TypeError, "set_http_route(span, verb, route)");
+    return nullptr;
+  }
+  if (is_span(args[0])) set_request_route(reinterpret_cast<PySpan*>(args[0]), args[1], args[2]);
+  Py_RETURN_NONE;
+}
+
 PyMethodDef kFunctions[] = {
+    {"set_http_route", as_fastcall(py_set_http_route), METH_FASTCALL,
+     "set_http_route(span, verb, route): http.route, and the span renamed \"{verb} {route}\"."},
     {"start_wsgi_span", py_start_wsgi_span, METH_O,
      "start_wsgi_span(environ) -> Span: the request's SERVER span, started, not current."},
     {"start_asgi_span", py_start_asgi_span, METH_O,

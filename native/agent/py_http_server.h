@@ -31,4 +31,9 @@ PySpan* start_wsgi_request_span(PyObject* environ);
 // counted in internal_errors.
 void finish_request_span(PySpan* s, int64_t code, PyObject* route);
 
+// Sets `route` (str; None, "" or a bad value: nothing, the last counted) as
+// http.route and renames the span "{verb} {route}", unless it ended. The
+// route is published for the samplers (note_route). Never raises.
+void set_request_route(PySpan* s, PyObject* verb, PyObject* route);
+
 }  // namespace pyrometer::agent::py

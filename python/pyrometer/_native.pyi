@@ -93,6 +93,10 @@ def wsgi_body(
 ) -> Any:
     """The app's response iterable with ``span`` current while it runs; ends it at close()."""
 
+def set_http_route(span: Any, verb: str, route: str | None) -> None:
+    """``http.route`` = route and the span renamed ``"{verb} {route}"`` (a framework matched the
+    URL); None/"" or an ended span: nothing. Bad values are counted, never raised."""
+
 def wsgi_app(
     app: Callable[..., Any],
     request_var: Any,

@@ -246,3 +246,22 @@ def test_wsgi_incoming_traceparent(captured: Captured) -> None:
     _native.finish_http_span(span, 200, None)
     s = one(captured)
     assert s["trace_id"] == TID and s["parent_span_id"] == PID and s["parent_is_remote"]
+
+
+def test_set_http_route_names_the_span_once_per_route(captured: Captured) -> None:
+    span = _native.start_wsgi_span(environ())
+    _native.set_http_route(span, "GET", "/items/<id>")
+    _native.set_http_route(span, "GET", "/items/<int:id>")  # matched again: replaced, not appended
+    before = _native._tracer_stats()["internal_errors"]
+    _native.set_http_route(span, "GET", None)  # nothing matched: unchanged
+    _native.set_http_route(span, "GET", "")
+    _native.set_http_route(span, "GET", 42)  # a bad value: counted, never raised
+    assert _native._tracer_stats()["internal_errors"] == before + 1
+    _native.set_http_route("not a span", "GET", "/x")  # ignored
+    span.end()
+    _native.set_http_route(span, "GET", "/late")  # ended: ignored
+    root = one(captured)
+    assert root["name"] == "GET /items/<int:id>"
+    assert root["attributes"]["http.route"] == "/items/<int:id>"
+    with pytest.raises(TypeError):
+        _native.set_http_route(span, "GET")
