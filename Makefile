@@ -19,7 +19,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl \
   libprotozero-dev libboost-dev libzstd-dev zlib1g-dev libxxhash-dev rapidjson-dev libssl-dev \
   libgtest-dev libgmock-dev libbenchmark-dev \
   clang libclang-rt-14-dev clang-format clang-tidy \
-  redis-server postgresql sqlite3 wrk prometheus
+  redis-server postgresql sqlite3 wrk prometheus valgrind
 
 .PHONY: all deps venv build test test-cpp test-python run-ctest run-pytest fuzz fuzz-run bench lint format demo clean
 all: build

@@ -19,6 +19,7 @@ The agent runs as ``pyrometer run`` configures it, exporting to a closed loopbac
 exporter thread's work is not in these figures (bench/app_throughput.py has it).
 
     .venv/bin/python bench/app_inprocess.py [--rounds 11]
+    .venv/bin/python bench/app_inprocess.py --instructions   # per request, under callgrind
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import argparse
 import asyncio
 import io
 import os
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -35,7 +38,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+_SCRIPT = Path(__file__).resolve()
+sys.path.insert(0, str(_SCRIPT.parent))
 
 import app_throughput as apps  # noqa: E402
 
@@ -264,11 +268,23 @@ def statement_cases(n: int) -> dict[str, Callable[[int], float]]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=11)
-    parser.add_argument("--requests", type=int, default=2000)
-    args = parser.parse_args()
+def flask_hello_cases(n: int) -> dict[str, Callable[[int], float]]:
+    return flask_cases(n, "/hello/ada")
+
+
+CASES: dict[str, Callable[[int], dict[str, Callable[[int], float]]]] = {
+    "fastapi": fastapi_cases,
+    "flask-hello": flask_hello_cases,
+    "flask": flask_cases,
+    "sqlite": sqlite_cases,
+    "statement": statement_cases,
+}
+INSTRUCTION_CASES = ("fastapi", "flask-hello", "statement")
+UNITS_PER_REQUEST = {"statement": 10}  # its "request" is 10 statements (see statement_cases)
+
+
+def setup() -> None:
+    """Writes the apps to a temp dir, makes it the working directory, starts the agent."""
     work = Path(tempfile.mkdtemp(prefix="pyrometer-inprocess-"))
     (work / "flask_bench.py").write_text(textwrap.dedent(apps.FLASK_APP))
     (work / "fastapi_bench.py").write_text(textwrap.dedent(apps.FASTAPI_APP))
@@ -283,17 +299,74 @@ def main() -> int:
 
     api._start(config.load(env={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9",
                                 "OTEL_SERVICE_NAME": "app-inprocess-bench"}))  # fmt: skip
+
+
+def callgrind_counts(case: str, variant: str, requests: int, out_dir: Path) -> tuple[int, int]:
+    """Instructions executed (calling thread, all other threads) by a child process that sets up
+    and serves ``requests`` requests of ``case``/``variant``, under callgrind."""
+    out = out_dir / f"{case}-{variant.split()[0]}-{requests}.cg"
+    subprocess.run(
+        ["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out}",
+         sys.executable, str(_SCRIPT), "--one", case, variant, str(requests)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    main_thread = others = 0
+    for part in sorted(out_dir.glob(out.name + "-*")):
+        text = part.read_text(errors="replace")
+        match = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+        count = int(match.group(1)) if match else 0
+        if part.name.endswith("-01"):
+            main_thread = count
+        else:
+            others += count
+    return main_thread, others
+
+
+def instructions(requests: int) -> None:
+    """Instructions per request under callgrind: exact and immune to a noisy machine (time is
+    not, and instructions are not time: a cache miss costs no instruction). Two runs per variant,
+    ``requests`` and 6x that; their difference leaves out start-up and first-request work."""
+    low, high = requests, 6 * requests
+    print(f"instructions per request (callgrind; statement: per statement), {high - low} "
+          "requests measured per variant")  # fmt: skip
+    print("| case | variant | calling thread | agent threads | calling thread vs plain |")
+    print("|---|---|---|---|---|")
+    out_dir = Path(tempfile.mkdtemp(prefix="pyrometer-callgrind-"))
+    for case in INSTRUCTION_CASES:
+        plain = None
+        for variant in CASES[case](1):
+            lo = callgrind_counts(case, variant, low, out_dir)
+            hi = callgrind_counts(case, variant, high, out_dir)
+            units = (high - low) * UNITS_PER_REQUEST.get(case, 1)
+            main_thread, others = ((h - lo_) / units for h, lo_ in zip(hi, lo))
+            plain = main_thread if plain is None else plain
+            extra = f"{main_thread - plain:+,.0f} ({(main_thread / plain - 1) * 100:+.1f}%)"
+            print(f"| {case} | {variant} | {main_thread:,.0f} | {others:,.0f} | {extra} |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument(
+        "--instructions", action="store_true",
+        help="count instructions per request under valgrind's callgrind instead of timing",
+    )  # fmt: skip
+    parser.add_argument("--one", nargs=3, metavar=("CASE", "VARIANT", "N"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    setup()
+    if args.instructions:
+        instructions(min(args.requests, 200))
+        return 0
+    if args.one:  # a child of --instructions: serve N requests of one variant, once
+        case, variant, count = args.one
+        CASES[case](int(count))[variant](int(count))
+        return 0
     load = os.getloadavg()
     print(f"rounds={args.rounds} requests/round={args.requests} python={sys.version.split()[0]}")
     print("| case | variant | cpu µs/request | overhead vs plain |")
     print("|---|---|---|---|")
-
-    def flask_hello(n: int) -> dict[str, Callable[[int], float]]:
-        return flask_cases(n, "/hello/ada")
-
-    for name, make in (("fastapi", fastapi_cases), ("flask-hello", flask_hello),
-                       ("flask", flask_cases), ("sqlite", sqlite_cases),
-                       ("statement", statement_cases)):  # fmt: skip
+    for name, make in CASES.items():
         medians = interleave(make(args.requests), args.rounds)
         for variant, value in medians.items():
             extra = value - medians["plain"]

@@ -13,6 +13,11 @@ RED aggregation) or, with --sink, at a local collector process that accepts ever
 exporter ships what it can; a tight loop still outruns it, so some spans are dropped).
 
     .venv/bin/python bench/span_overhead.py [--rounds 30] [--spans 20000] [--no-pipeline|--sink]
+        [--pin CPU]
+
+--pin runs everything (this process, its exporter thread, the sink) on one CPU: on a shared
+two-vCPU machine the unpinned --sink figure swings between two modes (where the scheduler puts
+the exporter and the sink relative to the measured thread); pinned, it is steady.
 
 Targets (DESIGN.md section 5, not a test): <= 0.5 us per span and >= 20x cheaper than OTel.
 """
@@ -129,7 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="export to a local collector that accepts everything (default: a closed port)",
     )
+    parser.add_argument(
+        "--pin", type=int, metavar="CPU", help="run this process, its threads and the sink on CPU"
+    )
     args = parser.parse_args(argv)
+    if args.pin is not None:
+        os.sched_setaffinity(0, {args.pin})  # inherited by threads and the sink started later
 
     sink, endpoint = start_sink() if args.sink else (None, "http://127.0.0.1:9")
     try:
@@ -152,7 +162,11 @@ def measure(args: argparse.Namespace, endpoint: str) -> int:
         theirs.append(otel(max(1, args.spans // 10)))  # ~50x slower: fewer spans
         loop.append(empty_loop(args.spans))
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(f"python {sys.version.split()[0]}, {args.rounds} interleaved rounds, load average {load}")
+    pinned = f", pinned to CPU {args.pin}" if args.pin is not None else ""
+    print(
+        f"python {sys.version.split()[0]}, {args.rounds} interleaved rounds{pinned}, "
+        f"load average {load}"
+    )
     results = {}
     for i, what in enumerate(("cpu", "wall")):
         base = statistics.median(x[i] for x in loop)
