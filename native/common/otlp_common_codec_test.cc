@@ -1,7 +1,10 @@
 // Tests for the shared OTLP messages (AnyValue, KeyValue, Resource, scope) through
 // the traces codec: oneof rules, empty values, merging of repeated singular fields.
+#include "common/otlp_common_codec.h"
+
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <protozero/pbf_writer.hpp>
 
 #include "common/otlp_codec.h"
@@ -128,6 +131,74 @@ TEST(OtlpCommonCodec, ScopeFieldsDecode) {
   EXPECT_EQ(s.name, "lib");
   EXPECT_EQ(s.version, "1.0");
   EXPECT_EQ(s.dropped_attributes_count, 3u);
+}
+
+}  // namespace
+}  // namespace pyrometer::common::otlp
+
+namespace pyrometer::common::otlp {
+namespace {
+
+// The KeyValue encoding with nested protozero writers, field by field: what
+// encode_key_values' scalar fast path must reproduce byte for byte.
+std::string nested_key_value(const KeyValue& kv) {
+  std::string out;
+  pbf_writer top(out);
+  {
+    pbf_writer m(top, 1);
+    if (!kv.key.empty()) m.add_bytes(1, kv.key.data(), kv.key.size());
+    pbf_writer v(m, 2);
+    switch (kv.value.type) {
+      case AnyValue::Type::kString:
+        v.add_bytes(1, kv.value.string_value.data(), kv.value.string_value.size());
+        break;
+      case AnyValue::Type::kBytes:
+        v.add_bytes(7, kv.value.string_value.data(), kv.value.string_value.size());
+        break;
+      case AnyValue::Type::kBool:
+        v.add_bool(2, kv.value.bool_value);
+        break;
+      case AnyValue::Type::kInt:
+        v.add_int64(3, kv.value.int_value);
+        break;
+      default:
+        v.add_double(4, kv.value.double_value);
+        break;
+    }
+  }
+  return out;
+}
+
+TEST(OtlpCommonCodec, ScalarKeyValuesEncodeAsNestedWritersWould) {
+  const std::string long_text(200, 'x');  // two-byte lengths
+  const std::string long_key(130, 'k');
+  std::vector<KeyValue> kvs;
+  for (std::string_view key :
+       {std::string_view(""), std::string_view("http.route"), std::string_view(long_key)}) {
+    for (std::string_view text :
+         {std::string_view(""), std::string_view("/items/{id}"), std::string_view(long_text)}) {
+      kvs.push_back({key, AnyValue::of_string(text)});
+      AnyValue bytes = AnyValue::of_string(text);
+      bytes.type = AnyValue::Type::kBytes;
+      kvs.push_back({key, bytes});
+    }
+    for (int64_t i : {int64_t{0}, int64_t{1}, int64_t{127}, int64_t{128}, int64_t{-1},
+                      std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()}) {
+      kvs.push_back({key, AnyValue::of_int(i)});
+    }
+    kvs.push_back({key, AnyValue::of_bool(false)});
+    kvs.push_back({key, AnyValue::of_bool(true)});
+    for (double d : {0.0, -0.0, 1.5, -2.25e300, std::numeric_limits<double>::infinity()}) {
+      kvs.push_back({key, AnyValue::of_double(d)});
+    }
+  }
+  for (const KeyValue& kv : kvs) {
+    std::string got;
+    pbf_writer w(got);
+    detail::encode_key_values(w, proto::Writer{&got}, 1, {kv});
+    EXPECT_EQ(got, nested_key_value(kv))
+        << "key size " << kv.key.size() << ", type " << static_cast<int>(kv.value.type);
+  }
 }
 
 }  // namespace
