@@ -2,6 +2,8 @@
 // only derived text (stack traces, metric names) goes into the request's arena.
 #include "agent/otlp_batch.h"
 
+#include "agent/span.h"
+
 namespace pyrometer::agent {
 namespace {
 
@@ -28,9 +30,20 @@ otlp::AnyValue scalar_value(const AttrScalar& v) {
       v);
 }
 
-void convert_attrs(const std::vector<Attribute>& in, std::vector<otlp::KeyValue>* out) {
-  out->reserve(out->size() + in.size());
-  for (const Attribute& a : in) out->push_back(otlp::KeyValue{a.key, to_any_value(a.value)});
+// `keep_reason` (a kept local root's pending_keep_reason, or empty) goes out as
+// the kKeepReasonKey attribute, replacing one the app set: what
+// apply_pending_keep_reason would have stored, without growing the span's
+// attribute vector on the exporter thread just to encode it.
+void convert_attrs(const std::vector<Attribute>& in, std::vector<otlp::KeyValue>* out,
+                   std::string_view keep_reason = {}) {
+  out->reserve(out->size() + in.size() + (keep_reason.empty() ? 0 : 1));
+  for (const Attribute& a : in) {
+    if (!keep_reason.empty() && a.key == kKeepReasonKey) continue;
+    out->push_back(otlp::KeyValue{a.key, to_any_value(a.value)});
+  }
+  if (!keep_reason.empty()) {
+    out->push_back(otlp::KeyValue{kKeepReasonKey, otlp::AnyValue::of_string(keep_reason)});
+  }
 }
 
 bool has_key(const std::vector<otlp::KeyValue>& kvs, std::string_view key) {
@@ -168,7 +181,7 @@ void build_traces_request(const ExportResource& res,
       o.kind = s.kind;
       o.start_time_unix_nano = s.start_unix_nano;
       o.end_time_unix_nano = s.end_unix_nano;
-      convert_attrs(s.attributes, &o.attributes);
+      convert_attrs(s.attributes, &o.attributes, s.pending_keep_reason);
       o.events.reserve(s.events.size());
       for (const EventRecord& e : s.events) {
         o.events.emplace_back();

@@ -76,6 +76,30 @@ TEST(OtlpBatchTest, TracesRoundTrip) {
   EXPECT_TRUE(frames);
 }
 
+TEST(OtlpBatchTest, PendingKeepReasonIsEncodedOnceReplacingTheAppsValue) {
+  ExportResource res{"svc", {}, "id"};
+  SpanRecord s;
+  s.span_id[0] = 1;
+  s.name = "root";
+  s.attributes = {{"pyrometer.keep_reason", std::string("mine")}, {"a", int64_t{1}}};
+  s.pending_keep_reason = "slow";  // what LocalTrace::end_root leaves for the pipeline
+  SpanRecord child;
+  child.span_id[0] = 2;
+  child.name = "child";
+  child.attributes = {{"pyrometer.keep_reason", std::string("mine")}};  // no pending: kept as is
+  std::vector<std::vector<SpanRecord>> traces{{child, s}};
+  otlp::TracesRequest req;
+  build_traces_request(res, traces, &req);
+  const auto& spans = req.resource_spans[0].scope_spans[0].spans;
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(str_attr(spans[0].attributes, "pyrometer.keep_reason"), "mine");
+  const auto& attrs = spans[1].attributes;
+  ASSERT_EQ(attrs.size(), 2u);
+  EXPECT_EQ(attrs[0].key, "a");
+  EXPECT_EQ(str_attr(attrs, "pyrometer.keep_reason"), "slow");
+  EXPECT_EQ(s.attributes.size(), 2u);  // the record itself is not touched
+}
+
 TEST(OtlpBatchTest, LogsRoundTrip) {
   ExportResource res{"svc", {}, "i"};
   LogRecordData r;

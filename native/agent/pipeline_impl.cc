@@ -77,10 +77,9 @@ void PipelineImpl::aggregate_deferred(SpanRecord& span) {
 }
 
 void PipelineImpl::finish_trace(Trace& trace) {
-  for (SpanRecord& s : trace) {
-    aggregate_deferred(s);  // before the keep reason: RED keys never see it
-    apply_pending_keep_reason(s);
-  }
+  // The keep reason stays pending: the encoder writes it (otlp_batch.cc), and
+  // RED keys never see it.
+  for (SpanRecord& s : trace) aggregate_deferred(s);
 }
 
 bool PipelineImpl::above_endpoint_p99(const SpanRecord& local_root) const {

@@ -60,7 +60,7 @@ class PipelineImpl final : public Pipeline {
   bool aggregates_on_export() const override { return true; }
   bool submit_trace(std::vector<SpanRecord>&& spans) override;
   // Staged per thread (TraceQueue::stage); the keep reason is written by the
-  // exporter thread as spans leave the queue.
+  // exporter thread as it encodes the spans (otlp_batch.cc).
   bool submit_local_trace(std::vector<SpanRecord>&& spans, SpanRecord&& root) override;
   bool flush(std::chrono::milliseconds timeout) override;
 

@@ -60,7 +60,8 @@ struct SpanRecord {
   std::vector<StackFrame> exception_stack;  // of the last recorded exception, if any
   // A kept local root's keep reason (a static string: "sampled", "error", ...)
   // not yet written as the pyrometer.keep_reason attribute: the pipeline does
-  // that off the application's thread (span.h: apply_pending_keep_reason).
+  // that off the application's thread (span.h: apply_pending_keep_reason; the
+  // exporter writes it straight into the encoded span, otlp_batch.cc).
   std::string_view pending_keep_reason;
 };
 
