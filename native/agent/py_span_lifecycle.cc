@@ -6,6 +6,7 @@
 #include <cstring>
 #include <new>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "agent/cpython/compat.h"
@@ -231,8 +232,9 @@ void publish_span_root(PySpan* s) {
 
 void note_route(PySpan* s) {
   if (!s->is_local_root || s->trace == nullptr) return;
+  constexpr std::string_view kRoute = "http.route";  // a view: sizes compare first, no strlen
   for (const Attribute& a : s->rec.attributes) {
-    if (a.key != "http.route" || a.value.index() != 0) continue;
+    if (std::string_view(a.key) != kRoute || a.value.index() != 0) continue;
     const uint32_t id = intern_route(std::get<std::string>(a.value));
     s->trace->set_route_id(id);
     publish_thread_route(s->root_span_id, id);
