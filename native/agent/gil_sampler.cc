@@ -130,22 +130,24 @@ void GilSampler::sample_wait_once(int64_t now_ns) {
   wait_errors_ = files_.errors();
 }
 
-void GilSampler::sample_once(double dt_s) {
+bool GilSampler::sample_once(double dt_s, uint32_t weight) {
   GilSnapshot s;
-  if (!reader_(&s)) return;
+  if (!reader_(&s)) return false;
   std::lock_guard<std::mutex> lock(mu_);
-  ++samples_;
+  samples_ += weight;
   elapsed_s_ += dt_s;
   if (s.locked) {
-    ++held_;
+    held_ += weight;
     // Bounded: thread states are few; if a churn of short-lived threads grows
     // the map, the oldest information is dropped wholesale.
     if (held_by_holder_.size() > 4096) held_by_holder_.clear();
-    ++held_by_holder_[s.holder];
+    held_by_holder_[s.holder] += weight;
   }
+  const bool handed_over = have_last_ && s.switch_number != last_switch_;
   if (have_last_ && s.switch_number >= last_switch_) switches_ += s.switch_number - last_switch_;
   last_switch_ = s.switch_number;
   have_last_ = true;
+  return s.locked || handed_over;
 }
 
 void GilSampler::run() {
@@ -158,7 +160,7 @@ void GilSampler::run() {
   int64_t prev = now_ns();
   int64_t cycle_start = prev;
   int64_t next_wait = prev;
-  const timespec req{0, static_cast<long>(period_.count() * 1000)};
+  SamplingPace pace;
   while (!stop_.load(std::memory_order_relaxed)) {
     int64_t now = now_ns();
     if (now - cycle_start >= active_ns && active_ns < kCycleNs) {
@@ -173,9 +175,13 @@ void GilSampler::run() {
       }
       cycle_start = now_ns();
     }
+    const uint32_t weight = pace.weight();
+    const int64_t sleep_ns = static_cast<int64_t>(period_.count()) * 1000 * weight;
+    const timespec req{static_cast<time_t>(sleep_ns / 1'000'000'000),
+                       static_cast<long>(sleep_ns % 1'000'000'000)};
     nanosleep(&req, nullptr);
     now = now_ns();
-    sample_once(static_cast<double>(now - prev) * 1e-9);
+    pace.observe(sample_once(static_cast<double>(now - prev) * 1e-9, weight));
     prev = now;
     if (wait_supported_ && now >= next_wait) {
       sample_wait_once(now);

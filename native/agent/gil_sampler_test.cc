@@ -47,6 +47,37 @@ TEST(GilSamplerTest, CountsHeldSamplesSwitchesAndHolders) {
   EXPECT_EQ(unknown, 1u);
 }
 
+TEST(GilSamplerTest, WeightedSamplesKeepTheHeldRatioAndReportActivity) {
+  g_fake = {false, 0, 7};
+  GilSampler s(&fake_reader);
+  EXPECT_FALSE(s.sample_once(0.001));      // first reading: free, no hand-over seen yet
+  EXPECT_FALSE(s.sample_once(0.005, 10));  // idle pace: one reading stands for ten
+  g_fake = {false, 0, 8};
+  EXPECT_TRUE(s.sample_once(0.001));  // free now, but it changed hands meanwhile
+  g_fake = {true, 0x1000, 8};
+  EXPECT_TRUE(s.sample_once(0.001, 10));
+  GilTotals t = s.totals();
+  EXPECT_EQ(t.samples, 22u);
+  EXPECT_EQ(t.held_samples, 10u);
+  EXPECT_EQ(t.switches, 1u);
+  EXPECT_NEAR(t.elapsed_s, 0.008, 1e-9);
+}
+
+TEST(SamplingPaceTest, SlowsDownWhenIdleAndSpeedsUpAtTheFirstActivity) {
+  SamplingPace pace;
+  EXPECT_EQ(pace.weight(), 1u);
+  for (uint32_t i = 0; i + 1 < SamplingPace::kIdleAfter; ++i) pace.observe(false);
+  EXPECT_EQ(pace.weight(), 1u);  // not yet
+  pace.observe(false);
+  EXPECT_EQ(pace.weight(), SamplingPace::kIdleFactor);
+  pace.observe(false);
+  EXPECT_EQ(pace.weight(), SamplingPace::kIdleFactor);
+  pace.observe(true);
+  EXPECT_EQ(pace.weight(), 1u);
+  pace.observe(false);  // one quiet reading after activity is not idleness
+  EXPECT_EQ(pace.weight(), 1u);
+}
+
 TEST(GilSamplerTest, UnsupportedReaderNeverStartsAThread) {
   GilSampler s(&unsupported_reader);
   EXPECT_FALSE(s.supported());
