@@ -131,6 +131,8 @@ class Span:
     streamed WSGI body is timed to close() without leaking the span into the next request.
     """
 
+    # native/agent/py_wsgi_call.cc builds WSGI request instances without running __init__,
+    # setting these slots itself (new_owner): keep the two in step.
     __slots__ = ("native", "_token", "status_code", "pending_exc", "method")
 
     def __init__(self, native: Any, token: Any) -> None:
