@@ -169,13 +169,7 @@ void finish_with_error(AsgiCall* c) {
   if (c->span == nullptr) return;
   PyObject* exc = take_raised_exception();
   if (exc != nullptr && c->on_error != nullptr && c->on_error != Py_None) {
-    PyObject* r = PyObject_CallFunctionObjArgs(c->on_error, reinterpret_cast<PyObject*>(c->span),
-                                               exc, nullptr);
-    if (r == nullptr) {
-      PyErr_Clear();
-      tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
-    }
-    Py_XDECREF(r);
+    call_error_hook(c->on_error, reinterpret_cast<PyObject*>(c->span), exc);
   }
   finish(c, 500);
   restore_raised_exception(exc);

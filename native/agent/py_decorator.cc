@@ -44,8 +44,7 @@ PyObject* wrapper_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
   s->rec.kind = w->kind;
   if (w->attrs != nullptr) s->rec.attributes = *w->attrs;
   start_span(s);
-  PyObject* token = attach(reinterpret_cast<PyObject*>(s));
-  publish_span_root(s);
+  PyObject* token = attach_published(s);
   PyObject* result = PyObject_Vectorcall(w->func, args, nargsf, kwnames);
   PyObject* exc = result == nullptr ? take_raised_exception() : nullptr;
   if (exc != nullptr && record_exception(s, exc, nullptr, /*escaped=*/true) < 0) {

@@ -370,8 +370,7 @@ PySpan* start_request_span(PyObject* scope) {
   Py_XDECREF(headers_keep);
 
   start_span(s);
-  s->token = attach(reinterpret_cast<PyObject*>(s));
-  publish_span_root(s);
+  s->token = attach_published(s);
   return s;
 }
 

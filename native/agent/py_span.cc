@@ -92,8 +92,7 @@ PyObject* span_enter(PyObject* self, PyObject*) {
   PySpan* s = reinterpret_cast<PySpan*>(self);
   if (s->state == SpanState::kCreated) start_span(s);
   if (s->token == nullptr && s->state == SpanState::kStarted) {
-    s->token = attach(self);
-    publish_span_root(s);
+    s->token = attach_published(s);
   }
   return Py_NewRef(self);
 }

@@ -138,6 +138,16 @@ void note_route(PySpan* s);
 void republish_current_root();
 // The current span (new reference), or NULL when there is none. Never raises.
 PyObject* current_span_new_ref();
+// attach() and publish_span_root(): `s` current and published for the
+// samplers. Returns the token (new reference), or NULL when setting failed
+// (counted).
+PyObject* attach_published(PySpan* s);
+// Undoes attach_published: detach(token) — the token is stolen; NULL does
+// nothing — and republish_current_root(). Never raises.
+void detach_published(PyObject* token);
+// Calls an integration's error hook, callback(owner, exc), never raising: a
+// failure inside it is cleared and counted in internal_errors.
+void call_error_hook(PyObject* callback, PyObject* owner, PyObject* exc);
 
 // kind from "server"/"client"/... or an int (pyrometer.SpanKind). -1 + error.
 int parse_kind(PyObject* kind, common::otlp::SpanKind* out);

@@ -230,6 +230,28 @@ void publish_span_root(PySpan* s) {
     publish_thread_root(s->rec.trace_id, s->root_span_id, s->trace->route_id());
 }
 
+PyObject* attach_published(PySpan* s) {
+  PyObject* token = attach(reinterpret_cast<PyObject*>(s));
+  publish_span_root(s);
+  return token;
+}
+
+void detach_published(PyObject* token) {
+  if (token == nullptr) return;
+  detach(token);
+  Py_DECREF(token);
+  republish_current_root();
+}
+
+void call_error_hook(PyObject* callback, PyObject* owner, PyObject* exc) {
+  PyObject* r = PyObject_CallFunctionObjArgs(callback, owner, exc, nullptr);
+  if (r == nullptr) {
+    PyErr_Clear();
+    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+  }
+  Py_XDECREF(r);
+}
+
 void note_route(PySpan* s) {
   if (!s->is_local_root || s->trace == nullptr) return;
   constexpr std::string_view kRoute = "http.route";  // a view: sizes compare first, no strlen

@@ -111,9 +111,7 @@ PyObject* py_attach(PyObject*, PyObject* span) {
     PyErr_SetString(PyExc_TypeError, "attach() needs a Span");
     return nullptr;
   }
-  PySpan* s = reinterpret_cast<PySpan*>(span);
-  PyObject* token = attach(span);
-  publish_span_root(s);
+  PyObject* token = attach_published(reinterpret_cast<PySpan*>(span));
   return token != nullptr ? token : Py_NewRef(Py_None);
 }
 

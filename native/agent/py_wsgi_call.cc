@@ -102,26 +102,14 @@ void restore_request(PyObject* var, PyObject* token) {
   Py_DECREF(token);
 }
 
-void leave(PyObject* span_token) {
-  if (span_token == nullptr) return;
-  detach(span_token);
-  Py_DECREF(span_token);
-  republish_current_root();
-}
-
 // The app raised (exception set): reports it through on_error, leaves the
 // context and ends the span; the exception stays raised.
 void fail(WsgiApp* w, PySpan* span, PyObject* owner, PyObject* request_token,
           PyObject* span_token) {
   PyObject* exc = take_raised_exception();
   restore_request(w->request_var, request_token);
-  PyObject* r = PyObject_CallFunctionObjArgs(w->on_error, owner, exc, nullptr);
-  if (r == nullptr) {
-    PyErr_Clear();
-    count_error();
-  }
-  Py_XDECREF(r);
-  leave(span_token);
+  call_error_hook(w->on_error, owner, exc);
+  detach_published(span_token);
   end_span(span);
   restore_raised_exception(exc);
 }
@@ -147,8 +135,7 @@ PyObject* traced_call(WsgiApp* w, PyObject* environ, PyObject* start_response) {
     PyObject* args[2] = {environ, start_response};
     return PyObject_Vectorcall(w->app, args, 2, nullptr);
   }
-  PyObject* span_token = attach(reinterpret_cast<PyObject*>(span));
-  publish_span_root(span);
+  PyObject* span_token = attach_published(span);
   PyObject* request_token = PyContextVar_Set(w->request_var, owner);
   if (request_token == nullptr) {
     PyErr_Clear();
@@ -164,7 +151,7 @@ PyObject* traced_call(WsgiApp* w, PyObject* environ, PyObject* start_response) {
     return nullptr;
   }
   restore_request(w->request_var, request_token);
-  leave(span_token);
+  detach_published(span_token);
   if (complete_response(environ, result)) {
     end_span(span);
   } else {

@@ -147,30 +147,13 @@ struct WsgiBody {
 };
 
 // Makes the span current for one step of the app's code; returns the token.
-PyObject* reattach(WsgiBody* b) {
-  if (b->span == nullptr) return nullptr;
-  PyObject* token = attach(reinterpret_cast<PyObject*>(b->span));
-  publish_span_root(b->span);
-  return token;
-}
-
-void release(PyObject* token) {
-  if (token == nullptr) return;
-  detach(token);
-  Py_DECREF(token);
-  republish_current_root();
-}
+PyObject* reattach(WsgiBody* b) { return b->span != nullptr ? attach_published(b->span) : nullptr; }
 
 // The app raised (exception set): on_error records it, the exception stays.
 void report(WsgiBody* b) {
   if (b->span == nullptr || b->on_error == nullptr) return;
   PyObject* exc = take_raised_exception();
-  PyObject* r = PyObject_CallFunctionObjArgs(b->on_error, b->owner, exc, nullptr);
-  if (r == nullptr) {
-    PyErr_Clear();
-    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
-  }
-  Py_XDECREF(r);
+  call_error_hook(b->on_error, b->owner, exc);
   restore_raised_exception(exc);
 }
 
@@ -203,7 +186,7 @@ PyObject* body_next(PyObject* self) {
   if (chunk == nullptr && PyErr_Occurred() != nullptr) report(b);
   if (token != nullptr) {
     PyObject* exc = take_raised_exception();  // detaching must not see the app's error
-    release(token);
+    detach_published(token);
     restore_raised_exception(exc);
   }
   return chunk;
@@ -223,7 +206,7 @@ PyObject* body_close(PyObject* self, PyObject*) {
     if (r == nullptr) report(b);
   }
   PyObject* exc = r == nullptr ? take_raised_exception() : nullptr;
-  release(token);
+  detach_published(token);
   end(b);
   Py_CLEAR(b->iter);
   Py_CLEAR(b->result);
