@@ -167,14 +167,7 @@ void encode_any_value_body(pbf_writer& m, const Writer& w, const AnyValue& v) {
 namespace {
 
 // Appends `v` as a protobuf varint at `p`; returns the end.
-char* put_varint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>((v & 0x7F) | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
+char* put_varint(char* p, uint64_t v) { return p + protozero::add_varint_to_buffer(p, v); }
 
 // A KeyValue whose value is a scalar (string, bytes, bool, int, double),
 // written with its lengths computed up front: the same bytes as the nested
