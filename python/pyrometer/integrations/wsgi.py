@@ -39,14 +39,9 @@ def method_of(raw: str) -> tuple[str, str | None]:
 def set_route(span: _common.Span, route: str | None) -> None:
     """Names the span ``{METHOD} {route}`` once the framework has matched the URL (one native
     call: ``http.route``, the new name, and the route published for the samplers)."""
-    if not route:
-        return
     native = _common.native()
-    if native is not None:
+    if route and native is not None:  # agent off: a no-op span, nothing to name
         native.set_http_route(span.native, span.method or "HTTP", route)
-    else:  # the agent is off: a no-op span
-        span.set("http.route", route)
-        span.rename(f"{span.method or 'HTTP'} {route}")
 
 
 def set_status(span: _common.Span, code: int) -> None:
