@@ -30,7 +30,7 @@ struct PipelineConfig {
   size_t max_keys_per_family = 1000;
   size_t max_gauge_series = GaugeStore::kDefaultMaxSeries;
   bool gil_sampling = true;
-  double gil_duty = 0.2;  // fraction of time the GIL sampler samples (see gil_sampler.h)
+  double gil_duty = 0.1;  // fraction of time the GIL sampler samples (see gil_sampler.h)
 };
 
 struct PipelineStats {

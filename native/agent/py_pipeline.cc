@@ -252,7 +252,7 @@ void register_pipeline(nb::module_& m) {
         nb::arg("flush_timeout_s") = 2.0, nb::arg("max_queue_spans") = 2048,
         nb::arg("max_queue_logs") = 2048, nb::arg("retry_initial_s") = 0.5,
         nb::arg("retry_max_s") = 30.0, nb::arg("max_attempts") = 5, nb::arg("gil_sampling") = true,
-        nb::arg("gil_duty") = 0.2, nb::arg("compression") = "gzip",
+        nb::arg("gil_duty") = 0.1, nb::arg("compression") = "gzip",
         "Creates the process-wide pipeline (threads start lazily). False if already started.");
   // api._start(cfg) calls start_pipeline(cfg) with a Config: that form runs
   // pyrometer.runtime.start_agent(cfg), which calls the explicit form above.
