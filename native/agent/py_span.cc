@@ -42,6 +42,7 @@ int span_traverse(PyObject* self, visitproc visit, void* arg) {
   PySpan* s = reinterpret_cast<PySpan*>(self);
   Py_VISIT(s->token);
   Py_VISIT(s->parent);
+  Py_VISIT(s->request);
   Py_VISIT(Py_TYPE(self));  // heap type: instances keep it alive
   return 0;
 }
@@ -50,6 +51,7 @@ int span_clear(PyObject* self) {
   PySpan* s = reinterpret_cast<PySpan*>(self);
   Py_CLEAR(s->token);
   Py_CLEAR(s->parent);
+  Py_CLEAR(s->request);
   return 0;
 }
 
@@ -61,6 +63,7 @@ void span_dealloc(PyObject* self) {
   }
   Py_CLEAR(s->token);
   Py_CLEAR(s->parent);
+  Py_CLEAR(s->request);
   Py_CLEAR(s->name);
   if (s->trace != nullptr) s->trace->unref();
   s->rec.~SpanRecord();

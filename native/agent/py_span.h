@@ -18,11 +18,13 @@ namespace pyrometer::agent::py {
 
 enum class SpanState : uint8_t { kCreated, kStarted, kEnded };
 
-// pyrometer._native.Span. A plain (non-GC-cycle-owning) object: it holds only
-// its name, the ContextVar token while entered, and an explicit parent, and
-// none of them can refer back to it except through the Context in the token;
-// it is GC-tracked anyway so that a span left entered forever in a dead
-// Context (span -> token -> context -> span) is still collected.
+// pyrometer._native.Span. It holds its name, the ContextVar token while
+// entered, an explicit parent, and while it runs the WSGI integration's
+// request object; only the token's Context and the request object (which
+// refers to its request's span) can refer back to it, and end_span drops the
+// request object. GC-tracked so that a span left entered forever in a dead
+// Context (span -> token -> context -> span), or never ended, is still
+// collected.
 //
 // Thread-safety: under free-threading, mutations of one span from several
 // threads at once are serialised with Py_BEGIN_CRITICAL_SECTION (3.13+);
@@ -33,6 +35,11 @@ struct PySpan {
   PyObject* token;               // ContextVar token while entered, else NULL
   PyObject* parent;              // explicit parent (Span or SpanContext) until start, else NULL
   LocalTrace* trace;             // a reference, from start until dealloc
+  // The WSGI integration's request object (wsgi.current_request()): set on a
+  // request's SERVER span by wsgi_app, inherited by the spans started under
+  // it, dropped at end. On the span rather than in a ContextVar of its own:
+  // one ContextVar set and reset fewer per request.
+  PyObject* request;
   uint64_t start_mono;
   uint64_t root_span_id;  // big-endian value of the local root's span id
   SpanState state;

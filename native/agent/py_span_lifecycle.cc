@@ -90,6 +90,7 @@ PySpan* new_span(PyObject* name, PyObject* kind, PyObject* attributes, PyObject*
   s->token = nullptr;
   s->parent = (parent != nullptr && parent != Py_None) ? Py_NewRef(parent) : nullptr;
   s->trace = nullptr;
+  s->request = nullptr;
   s->start_mono = 0;
   s->root_span_id = 0;
   s->state = SpanState::kCreated;
@@ -119,6 +120,9 @@ void start_span(PySpan* s) {
     rec.trace_flags = p->rec.trace_flags;
     s->trace = p->trace;
     s->trace->ref();
+    PYROMETER_BEGIN_CRITICAL(parent)  // the parent may be ending on another thread
+    s->request = Py_XNewRef(p->request);
+    PYROMETER_END_CRITICAL()
     s->root_span_id = p->root_span_id;
     s->is_local_root = false;
   } else {
@@ -160,10 +164,13 @@ void start_span(PySpan* s) {
 void end_span(PySpan* s) {
   const uint64_t now = common::monotonic_nano();
   bool ended = false;
+  PyObject* request = nullptr;  // dropped once the record is handed over
   PYROMETER_BEGIN_CRITICAL(reinterpret_cast<PyObject*>(s))
   if (s->state == SpanState::kStarted) {
     s->state = SpanState::kEnded;
     ended = true;
+    request = s->request;
+    s->request = nullptr;
   }
   PYROMETER_END_CRITICAL()
   if (!ended) return;
@@ -192,6 +199,7 @@ void end_span(PySpan* s) {
   } catch (...) {  // std::bad_alloc: lose this span, never the application
     tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
   }
+  Py_XDECREF(request);
 }
 
 PyObject* attach(PyObject* s) {

@@ -1,7 +1,7 @@
 // A traced WSGI request in C: wsgi_app(app, ...) returns a callable that the
 // server calls instead of the app. Per request it starts the SERVER span from
-// the environ, makes it current, publishes the integration's request object
-// (for route naming and pending exceptions), calls the app with a status-noting
+// the environ, makes it current with the integration's request object on it
+// (current_request(): route naming, pending exceptions), calls the app with a status-noting
 // start_response, and ends the span when the response is built — or hands it
 // to a body wrapper that ends it at close(). No Python frame of ours runs.
 //
@@ -35,9 +35,8 @@ PyObject* g_str_file_wrapper = nullptr;
 
 struct WsgiApp {
   PyObject_HEAD vectorcallfunc vectorcall;
-  PyObject* app;          // the wrapped WSGI callable (also __wrapped__)
-  PyObject* request_var;  // ContextVar: the request object while the app runs
-  PyObject* owner_type;   // the integration's request class (_common.Span)
+  PyObject* app;         // the wrapped WSGI callable (also __wrapped__)
+  PyObject* owner_type;  // the integration's request class (_common.Span)
   PyObject* on_status;    // on_status(owner, code) for a 5xx
   PyObject* on_error;     // on_error(owner, exc) when the app raises
 };
@@ -62,18 +61,26 @@ PyObject* new_owner(WsgiApp* w, PySpan* span) {
   return o;
 }
 
-// True when an outer layer already traces this request (its request object
-// is set), or on a failure to tell (then the app runs untraced, unharmed).
-bool outer_request(WsgiApp* w) {
-  PyObject* value = nullptr;
-  if (PyContextVar_Get(w->request_var, nullptr, &value) < 0) {
-    PyErr_Clear();
-    count_error();
-    return true;
+// The request object of the current span (see PySpan::request), a new
+// reference, or NULL when there is none. Never raises.
+PyObject* current_request_new_ref() {
+  PyObject* span = current_span_new_ref();
+  PyObject* request = nullptr;
+  if (span != nullptr && is_span(span)) {
+    PYROMETER_BEGIN_CRITICAL(span)
+    request = Py_XNewRef(reinterpret_cast<PySpan*>(span)->request);
+    PYROMETER_END_CRITICAL()
   }
-  const bool set = value != nullptr && value != Py_None;
-  Py_XDECREF(value);
-  return set;
+  Py_XDECREF(span);
+  return request;
+}
+
+// True when an outer layer already traces this request: the current span
+// belongs to a request.
+bool outer_request() {
+  PyObject* request = current_request_new_ref();
+  Py_XDECREF(request);
+  return request != nullptr;
 }
 
 // The app's response is complete when it is a list or tuple (or a
@@ -93,21 +100,10 @@ bool complete_response(PyObject* environ, PyObject* result) {
   return is == 1;
 }
 
-void restore_request(PyObject* var, PyObject* token) {
-  if (token == nullptr) return;
-  if (PyContextVar_Reset(var, token) < 0) {
-    PyErr_Clear();
-    count_error();
-  }
-  Py_DECREF(token);
-}
-
 // The app raised (exception set): reports it through on_error, leaves the
 // context and ends the span; the exception stays raised.
-void fail(WsgiApp* w, PySpan* span, PyObject* owner, PyObject* request_token,
-          PyObject* span_token) {
+void fail(WsgiApp* w, PySpan* span, PyObject* owner, PyObject* span_token) {
   PyObject* exc = take_raised_exception();
-  restore_request(w->request_var, request_token);
   call_error_hook(w->on_error, owner, exc);
   detach_published(span_token);
   end_span(span);
@@ -135,22 +131,17 @@ PyObject* traced_call(WsgiApp* w, PyObject* environ, PyObject* start_response) {
     PyObject* args[2] = {environ, start_response};
     return PyObject_Vectorcall(w->app, args, 2, nullptr);
   }
+  span->request = Py_NewRef(owner);  // a cycle (owner.native is the span) until the span ends
   PyObject* span_token = attach_published(span);
-  PyObject* request_token = PyContextVar_Set(w->request_var, owner);
-  if (request_token == nullptr) {
-    PyErr_Clear();
-    count_error();
-  }
   PyObject* args[2] = {environ, traced_start};
   PyObject* result = PyObject_Vectorcall(w->app, args, 2, nullptr);
   Py_DECREF(traced_start);
   if (result == nullptr) {
-    fail(w, span, owner, request_token, span_token);
+    fail(w, span, owner, span_token);
     Py_DECREF(owner);
     Py_DECREF(span);
     return nullptr;
   }
-  restore_request(w->request_var, request_token);
   detach_published(span_token);
   if (complete_response(environ, result)) {
     end_span(span);
@@ -174,7 +165,7 @@ PyObject* app_call(PyObject* self, PyObject* const* args, size_t nargsf, PyObjec
   const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
   // Anything but (environ, start_response), the agent off, or an outer layer
   // tracing the request already: the app, untouched.
-  if (nargs != 2 || kwnames != nullptr || noop_span() != nullptr || outer_request(w)) {
+  if (nargs != 2 || kwnames != nullptr || noop_span() != nullptr || outer_request()) {
     return PyObject_Vectorcall(w->app, args, nargsf, kwnames);
   }
   return traced_call(w, args[0], args[1]);
@@ -183,7 +174,6 @@ PyObject* app_call(PyObject* self, PyObject* const* args, size_t nargsf, PyObjec
 int app_traverse(PyObject* self, visitproc visit, void* arg) {
   WsgiApp* w = reinterpret_cast<WsgiApp*>(self);
   Py_VISIT(w->app);
-  Py_VISIT(w->request_var);
   Py_VISIT(w->owner_type);
   Py_VISIT(w->on_status);
   Py_VISIT(w->on_error);
@@ -194,7 +184,6 @@ int app_traverse(PyObject* self, visitproc visit, void* arg) {
 int app_clear(PyObject* self) {
   WsgiApp* w = reinterpret_cast<WsgiApp*>(self);
   Py_CLEAR(w->app);
-  Py_CLEAR(w->request_var);
   Py_CLEAR(w->owner_type);
   Py_CLEAR(w->on_status);
   Py_CLEAR(w->on_error);
@@ -215,31 +204,36 @@ PyMemberDef kAppMembers[] = {
     {nullptr, 0, 0, 0, nullptr},
 };
 
-// wsgi_app(app, request_var, owner_type, on_status, on_error) -> WSGI callable
+// wsgi_app(app, owner_type, on_status, on_error) -> WSGI callable
 PyObject* py_wsgi_app(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs != 5 || !PyCallable_Check(args[0]) ||
-      !PyObject_TypeCheck(args[1], &PyContextVar_Type) || !PyType_Check(args[2])) {
-    PyErr_SetString(
-        PyExc_TypeError,
-        "wsgi_app(app, request_var: ContextVar, owner_type: type, on_status, on_error)");
+  if (nargs != 4 || !PyCallable_Check(args[0]) || !PyType_Check(args[1])) {
+    PyErr_SetString(PyExc_TypeError, "wsgi_app(app, owner_type: type, on_status, on_error)");
     return nullptr;
   }
   WsgiApp* w = PyObject_GC_New(WsgiApp, g_app_type);
   if (w == nullptr) return nullptr;
   w->vectorcall = app_call;
   w->app = Py_NewRef(args[0]);
-  w->request_var = Py_NewRef(args[1]);
-  w->owner_type = Py_NewRef(args[2]);
-  w->on_status = Py_NewRef(args[3]);
-  w->on_error = Py_NewRef(args[4]);
+  w->owner_type = Py_NewRef(args[1]);
+  w->on_status = Py_NewRef(args[2]);
+  w->on_error = Py_NewRef(args[3]);
   PyObject_GC_Track(reinterpret_cast<PyObject*>(w));
   return reinterpret_cast<PyObject*>(w);
 }
 
+// current_request() -> the request object of the current span, or None.
+PyObject* py_current_request(PyObject*, PyObject*) {
+  PyObject* request = current_request_new_ref();
+  return request != nullptr ? request : Py_NewRef(Py_None);
+}
+
 PyMethodDef kFunctions[] = {
     {"wsgi_app", as_fastcall(py_wsgi_app), METH_FASTCALL,
-     "wsgi_app(app, request_var, owner_type, on_status, on_error) -> callable: `app` with each "
-     "request traced in C (see py_wsgi_call.cc)."},
+     "wsgi_app(app, owner_type, on_status, on_error) -> callable: `app` with each request "
+     "traced in C (see py_wsgi_call.cc)."},
+    {"current_request", py_current_request, METH_NOARGS,
+     "current_request() -> the request object wsgi_app set on the current span (or on the "
+     "request span it runs under), or None."},
     {nullptr, nullptr, 0, nullptr},
 };
 

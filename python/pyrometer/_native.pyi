@@ -99,16 +99,20 @@ def set_http_route(span: Any, verb: str, route: str | None) -> None:
 
 def wsgi_app(
     app: Callable[..., Any],
-    request_var: Any,
     owner_type: type,
     on_status: Callable[[Any, int], None],
     on_error: Callable[[Any, BaseException], None],
 ) -> Callable[[Any, Any], Any]:
     """``app`` with each (environ, start_response) call traced in C: the SERVER span from the
-    environ, current while the app runs, with an ``owner_type`` request object set in
-    ``request_var``; status through a wrapped start_response (5xx: ``on_status``), an exception
-    to ``on_error``; ended when the response is built or, streamed, at close(). Other call
-    shapes, a disabled agent or an outer request in ``request_var``: the app, untouched."""
+    environ, current while the app runs, carrying an ``owner_type`` request object (see
+    ``current_request``); status through a wrapped start_response (5xx: ``on_status``), an
+    exception to ``on_error``; ended when the response is built or, streamed, at close(). Other
+    call shapes, a disabled agent or a current span that already belongs to a request: the app,
+    untouched."""
+
+def current_request() -> Any:
+    """The request object ``wsgi_app`` put on the current span (or on the request span it was
+    started under), or None; dropped when that span ends."""
 
 def traced_statement(
     fn: Callable[..., Any],

@@ -20,7 +20,7 @@ captured = tracer_fixtures.captured  # the fixture, used by name
 
 
 def traced(app: Callable[..., Any]) -> Any:
-    return _native.wsgi_app(app, wsgi._request, _common.Span, wsgi.set_status, wsgi._fail)
+    return _native.wsgi_app(app, _common.Span, wsgi.set_status, wsgi._fail)
 
 
 def environ(**over: Any) -> dict[str, Any]:
@@ -90,6 +90,57 @@ def test_request_span_status_and_route_with_the_request_object_current(
     assert attrs["http.route"] == "/items/<id>"
     assert attrs["http.response.status_code"] == 201
     assert attrs["url.path"] == "/items/7"
+
+
+def test_spans_under_the_request_see_its_request_object_and_nest_no_second_request(
+    captured: Captured,
+) -> None:
+    seen: list[Any] = []
+
+    def inner(env: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen.append(("inner", wsgi.current_request()))
+        start_response("200 OK", [])
+        return [b"inner"]
+
+    def app(env: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        request = wsgi.current_request()
+        with _native.span("middleware"):
+            seen.append(("child", wsgi.current_request()))
+            # a WSGI app called from inside a span of the request: traced once, by the outer layer
+            return traced(inner)(env, start_response)
+
+    chunks, _ = serve(traced(app))
+    assert chunks == [b"inner"]
+    ((_, in_child), (_, in_inner)) = seen
+    assert isinstance(in_child, _common.Span) and in_inner is in_child
+    assert sorted(s["name"] for s in captured.drain()) == ["GET", "middleware"]
+    with _native.span("outside"):
+        assert wsgi.current_request() is None
+    captured.drain()
+
+
+def test_the_request_object_is_released_when_the_span_ends_without_the_gc(
+    captured: Captured,
+) -> None:
+    seen: list[Any] = []
+
+    def app(env: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen.append(wsgi.current_request())
+        start_response("200 OK", [])
+        return [b"x"]
+
+    gc.collect()
+    gc.disable()
+    try:
+        serve(traced(app))
+        request = seen.pop()
+        # Only `request` and getrefcount's argument: the ended span let go of it, no cycle left.
+        assert sys.getrefcount(request) == 2
+        del request
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    assert len(captured.drain()) == 1
 
 
 def test_incoming_traceparent_is_continued(captured: Captured) -> None:
@@ -216,7 +267,7 @@ def test_other_call_shapes_reach_the_app_unchanged(captured: Captured) -> None:
     assert traced(app)(**by_keyword) == ((), by_keyword)
     assert captured.drain() == []
     with pytest.raises(TypeError):
-        _native.wsgi_app(app, "not a ContextVar", _common.Span, wsgi.set_status, wsgi._fail)
+        _native.wsgi_app(app, "not a type", wsgi.set_status, wsgi._fail)
 
 
 def test_no_references_are_leaked(captured: Captured) -> None:

@@ -18,9 +18,11 @@ _NAME = "flask"
 
 
 def _wsgi_app(original: Callable[..., Any]) -> Callable[..., Any]:
+    current_request = wsgi.request_getter()
+
     @_wrap.wraps(original)
     def wsgi_app(self: Any, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        if wsgi.current_request() is not None:  # under gunicorn's WSGI layer: traced already
+        if current_request() is not None:  # under gunicorn's WSGI layer: traced already
             return original(self, environ, start_response)
         return wsgi.call(functools.partial(original, self), environ, start_response, _NAME)
 
@@ -31,16 +33,19 @@ def _full_dispatch_request(original: Callable[..., Any]) -> Callable[..., Any]:
     # The request context's ContextVar (Flask >= 2.2): read directly, it spares the
     # ``flask.request`` proxy's lookups on every request.
     request_ctx = getattr(sys.modules["flask"].globals, "_cv_request", None)
+    current_request = wsgi.request_getter()
+    native = _common.native()
 
     @_wrap.wraps(original)
     def full_dispatch_request(self: Any) -> Any:
-        span = wsgi.current_request()
+        span = current_request()
         if span is not None:
             try:
                 ctx = request_ctx.get(None) if request_ctx is not None else None
                 request = ctx.request if ctx is not None else sys.modules["flask"].request
-                rule = getattr(request, "url_rule", None)
-                wsgi.set_route(span, getattr(rule, "rule", None))
+                route = getattr(getattr(request, "url_rule", None), "rule", None)
+                if route and native is not None:  # wsgi.set_route, without its frames
+                    native.set_http_route(span.native, span.method or "HTTP", route)
             except Exception as err:
                 _common.fault(_NAME, "route", err)
         return original(self)
@@ -51,9 +56,11 @@ def _full_dispatch_request(original: Callable[..., Any]) -> Callable[..., Any]:
 def _remember_exception(original: Callable[..., Any]) -> Callable[..., Any]:
     """handle_user_exception / handle_exception: keep the error until the status is known."""
 
+    current_request = wsgi.request_getter()
+
     @_wrap.wraps(original)
     def handler(self: Any, e: BaseException) -> Any:
-        span = wsgi.current_request()
+        span = current_request()
         if span is not None:
             span.pending_exc = e
         return original(self, e)

@@ -6,7 +6,6 @@ Frameworks (Flask, Django) wrap their WSGI entry with it and name the route thro
 
 from __future__ import annotations
 
-import contextvars
 from typing import Any, Callable
 
 from pyrometer.integrations import _common
@@ -18,14 +17,20 @@ KNOWN_METHODS = frozenset(
     ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY")
 )
 
-_request: contextvars.ContextVar[_common.Span | None] = contextvars.ContextVar(
-    "pyrometer_wsgi_request", default=None
-)
+
+def current_request() -> _common.Span | None:
+    """The SERVER span (a _common.Span) of the request being handled in this context, if we
+    traced it, else None. The native tracer keeps it on the request's span and the spans under
+    it (no ContextVar of its own: one set and reset fewer per request)."""
+    native = _common.native()
+    return native.current_request() if native is not None else None
 
 
-# current_request() -> the SERVER span (a _common.Span) of the request being handled in this
-# context, if we traced it, else None. The ContextVar's own C method: no Python frame per call.
-current_request: Callable[[], _common.Span | None] = _request.get
+def request_getter() -> Callable[[], _common.Span | None]:
+    """``current_request`` for a per-request hook to bind once, when it is made: the native
+    function itself while the agent is on (no Python frame per call)."""
+    native = _common.native()
+    return native.current_request if native is not None else current_request
 
 
 def method_of(raw: str) -> tuple[str, str | None]:
@@ -89,7 +94,7 @@ def call(
     native = _common.native()
     if native is None:  # the agent is off: nothing to trace
         return app(environ, start_response)
-    return native.wsgi_app(app, _request, _common.Span, set_status, _fail)(environ, start_response)
+    return native.wsgi_app(app, _common.Span, set_status, _fail)(environ, start_response)
 
 
 def wrap_app(app: Callable[..., Any], framework: str = "wsgi") -> Callable[..., Any]:
@@ -108,7 +113,7 @@ def wrap_app(app: Callable[..., Any], framework: str = "wsgi") -> Callable[..., 
     native = _common.native()
     if native is None:
         return app
-    return native.wsgi_app(app, _request, _common.Span, set_status, _fail)
+    return native.wsgi_app(app, _common.Span, set_status, _fail)
 
 
 def patch() -> None:
