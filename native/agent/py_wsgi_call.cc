@@ -1,5 +1,7 @@
 // A traced WSGI request in C: wsgi_app(app, ...) returns a callable that the
-// server calls instead of the app. Per request it starts the SERVER span from
+// server calls instead of the app; wsgi_method(function, ...) the same for a
+// framework's WSGI method (Flask.wsgi_app), bound without a bound-method
+// object per call (a method descriptor, as functions are). Per request it starts the SERVER span from
 // the environ, makes it current with the integration's request object on it
 // (current_request(): route naming, pending exceptions), calls the app with a status-noting
 // start_response, and ends the span when the response is built — or hands it
@@ -23,9 +25,23 @@
 #include "agent/tracer.h"
 
 namespace pyrometer::agent::py {
+
+PyObject* current_request_new_ref() {
+  PyObject* span = current_span_new_ref();
+  PyObject* request = nullptr;
+  if (span != nullptr && is_span(span)) {
+    PYROMETER_BEGIN_CRITICAL(span)
+    request = Py_XNewRef(reinterpret_cast<PySpan*>(span)->request);
+    PYROMETER_END_CRITICAL()
+  }
+  Py_XDECREF(span);
+  return request;
+}
+
 namespace {
 
 PyTypeObject* g_app_type = nullptr;
+PyTypeObject* g_method_type = nullptr;
 PyObject* g_str_native = nullptr;
 PyObject* g_str_token = nullptr;
 PyObject* g_str_status_code = nullptr;
@@ -33,9 +49,11 @@ PyObject* g_str_pending_exc = nullptr;
 PyObject* g_str_method = nullptr;
 PyObject* g_str_file_wrapper = nullptr;
 
+// Both types' layout: a WsgiApp calls app(environ, start_response), a
+// WsgiMethod app(self, environ, start_response).
 struct WsgiApp {
   PyObject_HEAD vectorcallfunc vectorcall;
-  PyObject* app;         // the wrapped WSGI callable (also __wrapped__)
+  PyObject* app;         // the wrapped WSGI callable or function (also __wrapped__)
   PyObject* owner_type;  // the integration's request class (_common.Span)
   PyObject* on_status;    // on_status(owner, code) for a 5xx
   PyObject* on_error;     // on_error(owner, exc) when the app raises
@@ -59,20 +77,6 @@ PyObject* new_owner(WsgiApp* w, PySpan* span) {
     return nullptr;
   }
   return o;
-}
-
-// The request object of the current span (see PySpan::request), a new
-// reference, or NULL when there is none. Never raises.
-PyObject* current_request_new_ref() {
-  PyObject* span = current_span_new_ref();
-  PyObject* request = nullptr;
-  if (span != nullptr && is_span(span)) {
-    PYROMETER_BEGIN_CRITICAL(span)
-    request = Py_XNewRef(reinterpret_cast<PySpan*>(span)->request);
-    PYROMETER_END_CRITICAL()
-  }
-  Py_XDECREF(span);
-  return request;
 }
 
 // True when an outer layer already traces this request: the current span
@@ -110,13 +114,22 @@ void fail(WsgiApp* w, PySpan* span, PyObject* owner, PyObject* span_token) {
   restore_raised_exception(exc);
 }
 
-PyObject* traced_call(WsgiApp* w, PyObject* environ, PyObject* start_response) {
+// The wrapped app with (environ, start_response), after `self` for a method.
+PyObject* call_app(WsgiApp* w, PyObject* self, PyObject* environ, PyObject* start_response) {
+  PyObject* args[4] = {nullptr, self, environ, start_response};  // [0]: vectorcall's scratch
+  if (self == nullptr) {
+    return PyObject_Vectorcall(w->app, args + 2, 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
+  }
+  return PyObject_Vectorcall(w->app, args + 1, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
+}
+
+// `self`: the instance a WsgiMethod runs for, NULL for a WsgiApp.
+PyObject* traced_call(WsgiApp* w, PyObject* self, PyObject* environ, PyObject* start_response) {
   PySpan* span = start_wsgi_request_span(environ);
   if (span == nullptr) {  // allocation failure: serve the request untraced
     PyErr_Clear();
     count_error();
-    PyObject* args[2] = {environ, start_response};
-    return PyObject_Vectorcall(w->app, args, 2, nullptr);
+    return call_app(w, self, environ, start_response);
   }
   PyObject* owner = new_owner(w, span);
   PyObject* traced_start = owner != nullptr
@@ -128,13 +141,11 @@ PyObject* traced_call(WsgiApp* w, PyObject* environ, PyObject* start_response) {
     Py_XDECREF(owner);
     end_span(span);
     Py_DECREF(span);
-    PyObject* args[2] = {environ, start_response};
-    return PyObject_Vectorcall(w->app, args, 2, nullptr);
+    return call_app(w, self, environ, start_response);
   }
   span->request = Py_NewRef(owner);  // a cycle (owner.native is the span) until the span ends
   PyObject* span_token = attach_published(span);
-  PyObject* args[2] = {environ, traced_start};
-  PyObject* result = PyObject_Vectorcall(w->app, args, 2, nullptr);
+  PyObject* result = call_app(w, self, environ, traced_start);
   Py_DECREF(traced_start);
   if (result == nullptr) {
     fail(w, span, owner, span_token);
@@ -168,7 +179,21 @@ PyObject* app_call(PyObject* self, PyObject* const* args, size_t nargsf, PyObjec
   if (nargs != 2 || kwnames != nullptr || noop_span() != nullptr || outer_request()) {
     return PyObject_Vectorcall(w->app, args, nargsf, kwnames);
   }
-  return traced_call(w, args[0], args[1]);
+  return traced_call(w, nullptr, args[0], args[1]);
+}
+
+// As app_call, for (self, environ, start_response).
+PyObject* method_call(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  WsgiApp* w = reinterpret_cast<WsgiApp*>(self);
+  const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  if (nargs != 3 || kwnames != nullptr || noop_span() != nullptr || outer_request()) {
+    return PyObject_Vectorcall(w->app, args, nargsf, kwnames);
+  }
+  return traced_call(w, args[0], args[1], args[2]);
+}
+
+PyObject* app_getattro(PyObject* self, PyObject* name) {
+  return wrapper_getattro(self, name, reinterpret_cast<WsgiApp*>(self)->app);
 }
 
 int app_traverse(PyObject* self, visitproc visit, void* arg) {
@@ -204,15 +229,16 @@ PyMemberDef kAppMembers[] = {
     {nullptr, 0, 0, 0, nullptr},
 };
 
-// wsgi_app(app, owner_type, on_status, on_error) -> WSGI callable
-PyObject* py_wsgi_app(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+// (app, owner_type, on_status, on_error) -> a new `type` instance.
+PyObject* new_wrapper(PyTypeObject* type, vectorcallfunc call, const char* signature,
+                      PyObject* const* args, Py_ssize_t nargs) {
   if (nargs != 4 || !PyCallable_Check(args[0]) || !PyType_Check(args[1])) {
-    PyErr_SetString(PyExc_TypeError, "wsgi_app(app, owner_type: type, on_status, on_error)");
+    PyErr_SetString(PyExc_TypeError, signature);
     return nullptr;
   }
-  WsgiApp* w = PyObject_GC_New(WsgiApp, g_app_type);
+  WsgiApp* w = PyObject_GC_New(WsgiApp, type);
   if (w == nullptr) return nullptr;
-  w->vectorcall = app_call;
+  w->vectorcall = call;
   w->app = Py_NewRef(args[0]);
   w->owner_type = Py_NewRef(args[1]);
   w->on_status = Py_NewRef(args[2]);
@@ -227,10 +253,25 @@ PyObject* py_current_request(PyObject*, PyObject*) {
   return request != nullptr ? request : Py_NewRef(Py_None);
 }
 
+// wsgi_app(app, owner_type, on_status, on_error) -> WSGI callable
+PyObject* py_wsgi_app(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  return new_wrapper(g_app_type, app_call,
+                     "wsgi_app(app, owner_type: type, on_status, on_error)", args, nargs);
+}
+
+// wsgi_method(function, owner_type, on_status, on_error) -> method descriptor
+PyObject* py_wsgi_method(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  return new_wrapper(g_method_type, method_call,
+                     "wsgi_method(function, owner_type: type, on_status, on_error)", args, nargs);
+}
+
 PyMethodDef kFunctions[] = {
     {"wsgi_app", as_fastcall(py_wsgi_app), METH_FASTCALL,
      "wsgi_app(app, owner_type, on_status, on_error) -> callable: `app` with each request "
      "traced in C (see py_wsgi_call.cc)."},
+    {"wsgi_method", as_fastcall(py_wsgi_method), METH_FASTCALL,
+     "wsgi_method(function, owner_type, on_status, on_error) -> method descriptor: a "
+     "framework's WSGI method (self, environ, start_response) traced as wsgi_app traces an app."},
     {"current_request", py_current_request, METH_NOARGS,
      "current_request() -> the request object wsgi_app set on the current span (or on the "
      "request span it runs under), or None."},
@@ -248,6 +289,7 @@ void register_wsgi_call(nanobind::module_& m) {
   g_str_file_wrapper = intern_name("wsgi.file_wrapper");
   static PyType_Slot slots[] = {
       {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+      {Py_tp_getattro, reinterpret_cast<void*>(app_getattro)},
       {Py_tp_members, kAppMembers},
       {Py_tp_traverse, reinterpret_cast<void*>(app_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(app_clear)},
@@ -257,9 +299,29 @@ void register_wsgi_call(nanobind::module_& m) {
   static PyType_Spec spec = {"pyrometer._native.WsgiApp", sizeof(WsgiApp), 0,
                              Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
                              slots};
+  static PyType_Slot method_slots[] = {
+      {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+      {Py_tp_descr_get, reinterpret_cast<void*>(bind_as_method)},
+      {Py_tp_getattro, reinterpret_cast<void*>(app_getattro)},
+      {Py_tp_members, kAppMembers},
+      {Py_tp_traverse, reinterpret_cast<void*>(app_traverse)},
+      {Py_tp_clear, reinterpret_cast<void*>(app_clear)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(app_dealloc)},
+      {0, nullptr},
+  };
+  // METHOD_DESCRIPTOR: `instance.wsgi_app(...)` calls it with the instance
+  // first, no bound method made (what functions and method descriptors get).
+  static PyType_Spec method_spec = {
+      "pyrometer._native.WsgiMethod", sizeof(WsgiApp), 0,
+      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+          Py_TPFLAGS_METHOD_DESCRIPTOR,
+      method_slots};
   g_app_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
   if (g_app_type == nullptr) throw nanobind::python_error();
   g_app_type->tp_new = nullptr;  // made only by wsgi_app
+  g_method_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&method_spec));
+  if (g_method_type == nullptr) throw nanobind::python_error();
+  g_method_type->tp_new = nullptr;  // made only by wsgi_method
   if (PyModule_AddFunctions(m.ptr(), kFunctions) < 0) throw nanobind::python_error();
 }
 

@@ -110,6 +110,24 @@ def wsgi_app(
     call shapes, a disabled agent or a current span that already belongs to a request: the app,
     untouched."""
 
+def wsgi_method(
+    function: Callable[..., Any],
+    owner_type: type,
+    on_status: Callable[[Any, int], None],
+    on_error: Callable[[Any, BaseException], None],
+) -> Any:
+    """A method descriptor for a framework's WSGI method ``function(self, environ,
+    start_response)`` (Flask.wsgi_app), traced as ``wsgi_app`` traces an app; bound like a
+    function, without a bound method per ``instance.method(...)`` call. ``__doc__``, ``__name__``
+    and the rest are ``function``'s."""
+
+def route_method(function: Callable[..., Any], context_var: Any, path: tuple[str, ...]) -> Any:
+    """A method descriptor for a framework's dispatch method (Flask.full_dispatch_request): each
+    call names the current request's route — ``context_var``'s value, then the attributes
+    ``path`` from it — as ``set_http_route`` would (the verb from the request object), then
+    returns ``function(self, ...)``. No route (unset var, a None or missing attribute): nothing
+    named; another failure is counted (``internal_errors``), never raised."""
+
 def current_request() -> Any:
     """The request object ``wsgi_app`` put on the current span (or on the request span it was
     started under), or None; dropped when that span ends."""

@@ -18,6 +18,11 @@ _NAME = "flask"
 
 
 def _wsgi_app(original: Callable[..., Any]) -> Callable[..., Any]:
+    native = _common.native()
+    if native is not None:
+        # Native (py_wsgi_call.cc): the request traced as wsgi.wrap_app traces an app; under
+        # gunicorn's WSGI layer (traced already) the method runs untouched. No frame of ours.
+        return native.wsgi_method(original, _common.Span, wsgi.set_status, wsgi._fail)
     current_request = wsgi.request_getter()
 
     @_wrap.wraps(original)
@@ -29,23 +34,25 @@ def _wsgi_app(original: Callable[..., Any]) -> Callable[..., Any]:
     return wsgi_app
 
 
+_ROUTE_PATH = ("request", "url_rule", "rule")  # from the request context to the route template
+
+
 def _full_dispatch_request(original: Callable[..., Any]) -> Callable[..., Any]:
-    # The request context's ContextVar (Flask >= 2.2): read directly, it spares the
-    # ``flask.request`` proxy's lookups on every request.
+    # The request context's ContextVar (Flask >= 2.2), read in C (py_route_hook.cc): the route
+    # is named and the method called with no frame of ours, no ``flask.request`` proxy lookups.
     request_ctx = getattr(sys.modules["flask"].globals, "_cv_request", None)
-    current_request = wsgi.request_getter()
     native = _common.native()
+    if native is not None and request_ctx is not None:
+        return native.route_method(original, request_ctx, _ROUTE_PATH)
+    current_request = wsgi.request_getter()
 
     @_wrap.wraps(original)
     def full_dispatch_request(self: Any) -> Any:
         span = current_request()
         if span is not None:
             try:
-                ctx = request_ctx.get(None) if request_ctx is not None else None
-                request = ctx.request if ctx is not None else sys.modules["flask"].request
-                route = getattr(getattr(request, "url_rule", None), "rule", None)
-                if route and native is not None:  # wsgi.set_route, without its frames
-                    native.set_http_route(span.native, span.method or "HTTP", route)
+                request = sys.modules["flask"].request
+                wsgi.set_route(span, getattr(getattr(request, "url_rule", None), "rule", None))
             except Exception as err:
                 _common.fault(_NAME, "route", err)
         return original(self)
