@@ -63,7 +63,7 @@ PyObject* hook_call(PyObject* self, PyObject* const* args, size_t nargsf, PyObje
       if (v >= 0 && v <= 999) {
         h->status = v;
       } else {
-        tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+        count_internal_error();
       }
     }
     PyErr_Clear();  // a lookup error is ours to ignore, never the app's

@@ -112,7 +112,7 @@ void record_failure(PySpan* s) {
   PyObject* exc = take_raised_exception();
   if (exc != nullptr && record_exception(s, exc, nullptr, false) < 0) {
     PyErr_Clear();
-    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    count_internal_error();
   }
   if (exc != nullptr) {
     PyObject* qualname =
@@ -156,7 +156,7 @@ PyObject* py_traced_statement(PyObject*, PyObject* const* args, Py_ssize_t nargs
   PySpan* s = start_statement_span(args[3], args[4], args[5], PyObject_IsTrue(args[7]) == 1);
   PyErr_Clear();
   if (s == nullptr) {
-    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    count_internal_error();
     return PyObject_Call(fn, call_args, call_kwargs);
   }
   PyObject* token = PyContextVar_Set(suppress, Py_True);

@@ -49,7 +49,7 @@ PyObject* wrapper_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
   PyObject* exc = result == nullptr ? take_raised_exception() : nullptr;
   if (exc != nullptr && record_exception(s, exc, nullptr, /*escaped=*/true) < 0) {
     PyErr_Clear();
-    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    count_internal_error();
   }
   if (token != nullptr) {
     detach(token);

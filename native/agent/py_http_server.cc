@@ -384,12 +384,12 @@ struct RouteName {
   RouteName(PyObject* verb, PyObject* route) {
     if (route == nullptr || route == Py_None) return;
     if (!PyUnicode_Check(route) || !PyUnicode_Check(verb) || !text_of(route, &text)) {
-      tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+      count_internal_error();
     } else if (!text.empty()) {
       name = PyUnicode_FromFormat("%U %U", verb, route);
       if (name == nullptr) {
         PyErr_Clear();
-        tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+        count_internal_error();
       }
     }
   }
@@ -535,7 +535,7 @@ PyObject* py_finish_http_span(PyObject*, PyObject* const* args, Py_ssize_t nargs
     long long v = PyLong_Check(status) ? PyLong_AsLongLong(status) : -1;
     if (v < 0 || v > 999) {
       PyErr_Clear();
-      tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+      count_internal_error();
     } else {
       code = v;
     }

@@ -35,8 +35,6 @@ struct RouteMethod {
   PyObject* path;      // tuple of str: attributes from the var's value to the route
 };
 
-void count_error() { tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed); }
-
 // The route template (new reference, a str), or NULL when there is none: the
 // var unset, an attribute None or missing (no rule matched: a 404). Other
 // failures are counted. Never raises.
@@ -44,7 +42,7 @@ PyObject* find_route(RouteMethod* r) {
   PyObject* value = nullptr;
   if (PyContextVar_Get(r->var, Py_None, &value) < 0) {
     PyErr_Clear();
-    count_error();
+    count_internal_error();
     return nullptr;
   }
   const Py_ssize_t n = PyTuple_GET_SIZE(r->path);
@@ -52,7 +50,7 @@ PyObject* find_route(RouteMethod* r) {
     PyObject* next = PyObject_GetAttr(value, PyTuple_GET_ITEM(r->path, i));
     Py_DECREF(value);
     if (next == nullptr) {
-      if (!PyErr_ExceptionMatches(PyExc_AttributeError)) count_error();
+      if (!PyErr_ExceptionMatches(PyExc_AttributeError)) count_internal_error();
       PyErr_Clear();
       return nullptr;
     }
@@ -72,7 +70,7 @@ void name_route(RouteMethod* r) {
     PyObject* verb = span != nullptr ? PyObject_GetAttr(owner, g_str_method) : nullptr;
     if (verb == nullptr) {
       PyErr_Clear();
-      count_error();
+      count_internal_error();
     } else if (is_span(span)) {
       set_request_route(reinterpret_cast<PySpan*>(span), PyUnicode_Check(verb) ? verb : g_str_http,
                         route);

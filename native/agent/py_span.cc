@@ -105,7 +105,7 @@ PyObject* span_exit(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   if (nargs >= 2 && args[1] != Py_None && s->state == SpanState::kStarted) {
     if (record_exception(s, args[1], nullptr, /*escaped=*/true) < 0) {
       PyErr_Clear();  // never replace the application's exception with ours
-      tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+      count_internal_error();
     }
   }
   exit_span(s);

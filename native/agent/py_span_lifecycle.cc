@@ -185,7 +185,7 @@ void end_span(PySpan* s) {
   } else {
     PyErr_Clear();  // e.g. lone surrogates: keep the span under a placeholder name
     rec.name = "<invalid name>";
-    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    count_internal_error();
   }
   if (!s->trace->trace_state().empty()) rec.trace_state = s->trace->trace_state();
   tracer_counters().spans_ended.fetch_add(1, std::memory_order_relaxed);
@@ -197,7 +197,7 @@ void end_span(PySpan* s) {
       s->trace->end_span(std::move(rec), out, fork_generation());
     }
   } catch (...) {  // std::bad_alloc: lose this span, never the application
-    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    count_internal_error();
   }
   Py_XDECREF(request);
 }
@@ -206,7 +206,7 @@ PyObject* attach(PyObject* s) {
   PyObject* token = PyContextVar_Set(g_current_var, s);
   if (token == nullptr) {
     PyErr_Clear();
-    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    count_internal_error();
   }
   return token;
 }
@@ -255,7 +255,7 @@ void call_error_hook(PyObject* callback, PyObject* owner, PyObject* exc) {
   PyObject* r = PyObject_CallFunctionObjArgs(callback, owner, exc, nullptr);
   if (r == nullptr) {
     PyErr_Clear();
-    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    count_internal_error();
   }
   Py_XDECREF(r);
 }

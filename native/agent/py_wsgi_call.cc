@@ -59,8 +59,6 @@ struct WsgiApp {
   PyObject* on_error;     // on_error(owner, exc) when the app raises
 };
 
-void count_error() { tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed); }
-
 // The integration's request object for `span`, built without running Python
 // code: its slots set as its __init__ would (native, _token, status_code,
 // pending_exc, method). NULL with an exception on failure.
@@ -128,7 +126,7 @@ PyObject* traced_call(WsgiApp* w, PyObject* self, PyObject* environ, PyObject* s
   PySpan* span = start_wsgi_request_span(environ);
   if (span == nullptr) {  // allocation failure: serve the request untraced
     PyErr_Clear();
-    count_error();
+    count_internal_error();
     return call_app(w, self, environ, start_response);
   }
   PyObject* owner = new_owner(w, span);
@@ -137,7 +135,7 @@ PyObject* traced_call(WsgiApp* w, PyObject* self, PyObject* environ, PyObject* s
                                : nullptr;
   if (traced_start == nullptr) {
     PyErr_Clear();
-    count_error();
+    count_internal_error();
     Py_XDECREF(owner);
     end_span(span);
     Py_DECREF(span);
@@ -160,7 +158,7 @@ PyObject* traced_call(WsgiApp* w, PyObject* self, PyObject* environ, PyObject* s
     PyObject* body = new_wsgi_body(result, span, owner, w->on_error);
     if (body == nullptr) {  // cannot follow the body: end now, serve it as it is
       PyErr_Clear();
-      count_error();
+      count_internal_error();
       end_span(span);
     } else {
       Py_SETREF(result, body);

@@ -60,7 +60,7 @@ void note_status(StartResponse* h, int64_t code) {
     PyObject* r = PyObject_CallFunction(h->on_status, "OL", h->owner, static_cast<long long>(code));
     if (r == nullptr) {
       PyErr_Clear();
-      tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+      count_internal_error();
     }
     Py_XDECREF(r);
     return;
@@ -74,7 +74,7 @@ void note_status(StartResponse* h, int64_t code) {
   PyObject* value = PyLong_FromLongLong(code);
   if (value == nullptr || PyObject_SetAttr(h->owner, g_str_status_code, value) < 0) {
     PyErr_Clear();
-    tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+    count_internal_error();
   }
   Py_XDECREF(value);
 }
@@ -86,7 +86,7 @@ PyObject* start_call(PyObject* self, PyObject* const* args, size_t nargsf, PyObj
     if (code >= 0) {
       note_status(h, code);
     } else {
-      tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+      count_internal_error();
     }
   }
   return PyObject_Vectorcall(h->start_response, args, nargsf, kwnames);
@@ -144,10 +144,51 @@ struct WsgiBody {
   PySpan* span;                    // NULL once ended
   PyObject* owner;                 // passed to on_error (the integration's request object)
   PyObject* on_error;              // on_error(owner, exc): records an exception on the span
+  PyObject* context;               // the steps' Context (see enter_step), from the first step
 };
 
-// Makes the span current for one step of the app's code; returns the token.
-PyObject* reattach(WsgiBody* b) { return b->span != nullptr ? attach_published(b->span) : nullptr; }
+// Makes the span current for one step of the app's code (a next() or the
+// close()): the step runs in the body's own Context — a copy of the caller's
+// at the first step, the span set in it once — entered for the step and
+// exited after. Entering is a pointer swap, where a ContextVar set and reset
+// per step cost a HAMT update, a token and a reset each (three steps for a
+// one-chunk response). Context variables the app's code sets while it runs
+// stay in that Context between its steps, as a task's would. Returns whether
+// the Context was entered (exit_step must follow); a failure is counted and
+// the step runs without the span current.
+bool enter_step(WsgiBody* b) {
+  if (b->span == nullptr) return false;
+  if (b->context == nullptr) {
+    PyObject* context = PyContext_CopyCurrent();
+    if (context == nullptr || PyContext_Enter(context) < 0) {
+      Py_XDECREF(context);
+      PyErr_Clear();
+      count_internal_error();
+      return false;
+    }
+    Py_XDECREF(attach(reinterpret_cast<PyObject*>(b->span)));  // never reset: the Context is ours
+    b->context = context;
+  } else if (PyContext_Enter(b->context) < 0) {  // entered already: a step inside a step
+    PyErr_Clear();
+    count_internal_error();
+    return false;
+  }
+  publish_span_root(b->span);
+  return true;
+}
+
+// Leaves the Context enter_step entered; the app's exception, if one is
+// raised, stays raised.
+void exit_step(WsgiBody* b, bool entered) {
+  if (!entered) return;
+  PyObject* exc = take_raised_exception();
+  if (PyContext_Exit(b->context) < 0) {
+    PyErr_Clear();
+    count_internal_error();
+  }
+  republish_current_root();
+  restore_raised_exception(exc);
+}
 
 // The app raised (exception set): on_error records it, the exception stays.
 void report(WsgiBody* b) {
@@ -181,21 +222,17 @@ PyObject* body_next(PyObject* self) {
     b->iter = PyObject_GetIter(b->result);
     if (b->iter == nullptr) return nullptr;
   }
-  PyObject* token = reattach(b);
+  const bool entered = enter_step(b);
   PyObject* chunk = PyIter_Next(b->iter);
   if (chunk == nullptr && PyErr_Occurred() != nullptr) report(b);
-  if (token != nullptr) {
-    PyObject* exc = take_raised_exception();  // detaching must not see the app's error
-    detach_published(token);
-    restore_raised_exception(exc);
-  }
+  exit_step(b, entered);
   return chunk;
 }
 
 PyObject* body_close(PyObject* self, PyObject*) {
   WsgiBody* b = reinterpret_cast<WsgiBody*>(self);
   if (b->span == nullptr && b->result == nullptr) Py_RETURN_NONE;
-  PyObject* token = reattach(b);
+  const bool entered = enter_step(b);
   PyObject* r = Py_NewRef(Py_None);
   PyObject* close = b->result != nullptr ? PyObject_GetAttr(b->result, g_str_close) : nullptr;
   if (close == nullptr) {
@@ -205,11 +242,12 @@ PyObject* body_close(PyObject* self, PyObject*) {
     Py_DECREF(close);
     if (r == nullptr) report(b);
   }
+  exit_step(b, entered);
   PyObject* exc = r == nullptr ? take_raised_exception() : nullptr;
-  detach_published(token);
   end(b);
   Py_CLEAR(b->iter);
   Py_CLEAR(b->result);
+  Py_CLEAR(b->context);
   if (r == nullptr) restore_raised_exception(exc);
   return r;
 }
@@ -221,6 +259,7 @@ int body_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(reinterpret_cast<PyObject*>(b->span));
   Py_VISIT(b->owner);
   Py_VISIT(b->on_error);
+  Py_VISIT(b->context);
   Py_VISIT(Py_TYPE(self));
   return 0;
 }
@@ -232,6 +271,7 @@ int body_clear(PyObject* self) {
   Py_CLEAR(b->iter);
   Py_CLEAR(b->owner);
   Py_CLEAR(b->on_error);
+  Py_CLEAR(b->context);
   return 0;
 }
 
@@ -291,6 +331,7 @@ PyObject* new_wsgi_body(PyObject* result, PySpan* span, PyObject* owner, PyObjec
   b->span = reinterpret_cast<PySpan*>(Py_NewRef(reinterpret_cast<PyObject*>(span)));
   b->owner = Py_NewRef(owner);
   b->on_error = Py_NewRef(on_error);
+  b->context = nullptr;
   PyObject_GC_Track(reinterpret_cast<PyObject*>(b));
   return reinterpret_cast<PyObject*>(b);
 }

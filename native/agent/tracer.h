@@ -27,6 +27,11 @@ struct TracerCounters {
   std::atomic<uint64_t> internal_errors{0};  // a Python error inside our hooks
 };
 TracerCounters& tracer_counters();
+// One more internal_errors: a failure inside our hooks, absorbed (never
+// raised into the app) and counted here instead.
+inline void count_internal_error() {
+  tracer_counters().internal_errors.fetch_add(1, std::memory_order_relaxed);
+}
 
 // The head-sampling policy and tail-keep switch, read on every new local root.
 // Thread-safe; configure() is rare (start-up), reads are lock-free.

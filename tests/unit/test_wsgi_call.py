@@ -4,6 +4,7 @@ integration's request object is current while the app runs."""
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import io
 import sys
@@ -202,6 +203,34 @@ def test_a_streamed_body_runs_under_the_span_and_ends_it_at_close(captured: Capt
     chunk_spans = [s for s in spans if s["name"] == "chunk"]
     assert len(chunk_spans) == 2
     assert all(s["parent_span_id"] == root["span_id"] for s in chunk_spans)
+
+
+def test_a_streamed_body_keeps_its_context_between_chunks_and_out_of_the_servers(
+    captured: Captured,
+) -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("app_state", default="unset")
+    seen: list[tuple[str, Any]] = []
+
+    def app(env: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        start_response("200 OK", [])
+        var.set("set by the first chunk")
+        yield b"a"
+        seen.append((var.get(), wsgi.current_request()))
+        yield b"b"
+
+    server_token = var.set("the server's")
+    body = traced(app)(environ(), lambda *a: None)
+    assert next(body) == b"a"
+    # Between chunks the server runs in its own context: the app's changes and the span are not
+    # visible there, and the app sees its own changes at the next chunk.
+    assert var.get() == "the server's" and _native.current_span() is None
+    assert next(body) == b"b"
+    body.close()
+    var.reset(server_token)
+    ((value, request),) = seen
+    assert value == "set by the first chunk" and isinstance(request, _common.Span)
+    assert _native.current_span() is None and wsgi.current_request() is None
+    assert [s["name"] for s in captured.drain()] == ["GET"]
 
 
 def test_a_file_wrapper_response_is_returned_as_is(captured: Captured) -> None:
