@@ -248,6 +248,21 @@ def test_wsgi_incoming_traceparent(captured: Captured) -> None:
     assert s["trace_id"] == TID and s["parent_span_id"] == PID and s["parent_is_remote"]
 
 
+@pytest.mark.parametrize(
+    ("verb", "route"),
+    [("GET", "/items/<id>"), ("GET", "/café/<id>"), ("PÜT", "/x"), ("GET", "/日本/{id}")],
+)
+def test_the_route_name_joins_verb_and_route_in_any_script(
+    captured: Captured, verb: str, route: str
+) -> None:
+    span = _native.start_wsgi_span(environ())
+    _native.set_http_route(span, verb, route)
+    assert span.name == f"{verb} {route}"
+    span.end()
+    root = one(captured)
+    assert root["name"] == f"{verb} {route}" and root["attributes"]["http.route"] == route
+
+
 def test_set_http_route_names_the_span_once_per_route(captured: Captured) -> None:
     span = _native.start_wsgi_span(environ())
     _native.set_http_route(span, "GET", "/items/<id>")
