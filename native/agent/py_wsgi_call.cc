@@ -42,19 +42,21 @@ namespace {
 
 PyTypeObject* g_app_type = nullptr;
 PyTypeObject* g_method_type = nullptr;
-PyObject* g_str_native = nullptr;
-PyObject* g_str_token = nullptr;
-PyObject* g_str_status_code = nullptr;
-PyObject* g_str_pending_exc = nullptr;
-PyObject* g_str_method = nullptr;
 PyObject* g_str_file_wrapper = nullptr;
 
 // Both types' layout: a WsgiApp calls app(environ, start_response), a
 // WsgiMethod app(self, environ, start_response).
+// The request class's slots new_owner fills, in this order.
+constexpr int kOwnerSlots = 5;
+PyObject* g_owner_slot_names[kOwnerSlots] = {};  // native, _token, status_code, pending_exc, method
+
 struct WsgiApp {
   PyObject_HEAD vectorcallfunc vectorcall;
   PyObject* app;         // the wrapped WSGI callable or function (also __wrapped__)
   PyObject* owner_type;  // the integration's request class (_common.Span)
+  // Where owner_type's __slots__ store those (member descriptors' offsets),
+  // or -1 when one is not a plain object slot: then new_owner uses setattr.
+  Py_ssize_t slot_offsets[kOwnerSlots];
   PyObject* on_status;    // on_status(owner, code) for a 5xx
   PyObject* on_error;     // on_error(owner, exc) when the app raises
 };
@@ -66,15 +68,31 @@ PyObject* new_owner(WsgiApp* w, PySpan* span) {
   PyTypeObject* type = reinterpret_cast<PyTypeObject*>(w->owner_type);
   PyObject* o = type->tp_alloc(type, 0);
   if (o == nullptr) return nullptr;
-  if (PyObject_SetAttr(o, g_str_native, reinterpret_cast<PyObject*>(span)) < 0 ||
-      PyObject_SetAttr(o, g_str_token, Py_None) < 0 ||
-      PyObject_SetAttr(o, g_str_status_code, Py_None) < 0 ||
-      PyObject_SetAttr(o, g_str_pending_exc, Py_None) < 0 ||
-      PyObject_SetAttr(o, g_str_method, span->name) < 0) {  // the verb the span is named by
-    Py_DECREF(o);
-    return nullptr;
+  // The verb the span is named by goes in `method`.
+  PyObject* values[kOwnerSlots] = {reinterpret_cast<PyObject*>(span), Py_None, Py_None, Py_None,
+                                   span->name};
+  for (int i = 0; i < kOwnerSlots; ++i) {
+    if (w->slot_offsets[i] >= 0) {  // a fresh object's slot: NULL, as tp_alloc zeroes it
+      *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + w->slot_offsets[i]) =
+          Py_NewRef(values[i]);
+    } else if (PyObject_SetAttr(o, g_owner_slot_names[i], values[i]) < 0) {
+      Py_DECREF(o);
+      return nullptr;
+    }
   }
   return o;
+}
+
+// Where `type` stores attribute `name`: the offset of its __slots__ member
+// (a T_OBJECT_EX member descriptor of `type` itself), or -1.
+Py_ssize_t slot_offset(PyObject* type, PyObject* name) {
+  PyObject* d = PyDict_GetItemWithError(reinterpret_cast<PyTypeObject*>(type)->tp_dict, name);
+  if (d == nullptr || Py_TYPE(d) != &PyMemberDescr_Type) {
+    PyErr_Clear();
+    return -1;
+  }
+  const PyMemberDef* m = reinterpret_cast<PyMemberDescrObject*>(d)->d_member;
+  return m->type == T_OBJECT_EX && !(m->flags & READONLY) ? m->offset : -1;
 }
 
 // True when an outer layer already traces this request: the current span
@@ -239,6 +257,9 @@ PyObject* new_wrapper(PyTypeObject* type, vectorcallfunc call, const char* signa
   w->vectorcall = call;
   w->app = Py_NewRef(args[0]);
   w->owner_type = Py_NewRef(args[1]);
+  for (int i = 0; i < kOwnerSlots; ++i) {
+    w->slot_offsets[i] = slot_offset(args[1], g_owner_slot_names[i]);
+  }
   w->on_status = Py_NewRef(args[2]);
   w->on_error = Py_NewRef(args[3]);
   PyObject_GC_Track(reinterpret_cast<PyObject*>(w));
@@ -279,11 +300,9 @@ PyMethodDef kFunctions[] = {
 }  // namespace
 
 void register_wsgi_call(nanobind::module_& m) {
-  g_str_native = intern_name("native");
-  g_str_token = intern_name("_token");
-  g_str_status_code = intern_name("status_code");
-  g_str_pending_exc = intern_name("pending_exc");
-  g_str_method = intern_name("method");
+  const char* slot_names[kOwnerSlots] = {"native", "_token", "status_code", "pending_exc",
+                                         "method"};
+  for (int i = 0; i < kOwnerSlots; ++i) g_owner_slot_names[i] = intern_name(slot_names[i]);
   g_str_file_wrapper = intern_name("wsgi.file_wrapper");
   static PyType_Slot slots[] = {
       {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},

@@ -332,3 +332,39 @@ def test_no_references_are_leaked(captured: Captured) -> None:
     gc.collect()
     assert [sys.getrefcount(o) for o in (result, env, app, failing, _common.Span)] == before
     assert len(captured.drain()) == 3 * 201
+
+
+@pytest.mark.parametrize("slotted", [True, False])
+def test_the_request_object_is_filled_whatever_its_class_stores(
+    captured: Captured, slotted: bool
+) -> None:
+    """new_owner writes __slots__ directly and falls back to setattr for anything else."""
+
+    class Slotted:
+        __slots__ = ("native", "_token", "status_code", "pending_exc", "_method")
+
+        @property
+        def method(self) -> str:  # not a plain slot: set through setattr
+            return self._method
+
+        @method.setter
+        def method(self, value: str) -> None:
+            self._method = value
+
+    class Plain:  # a __dict__: every attribute through setattr
+        pass
+
+    seen: list[Any] = []
+
+    def app(env: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen.append(wsgi.current_request())
+        start_response("200 OK", [])
+        return []
+
+    owner_type = Slotted if slotted else Plain
+    serve(_native.wsgi_app(app, owner_type, wsgi.set_status, wsgi._fail))
+    (request,) = seen
+    assert type(request) is owner_type and request.method == "GET"
+    assert request.status_code == 200 and request.pending_exc is None and request._token is None
+    assert request.native.name == "GET"
+    assert len(captured.drain()) == 1
