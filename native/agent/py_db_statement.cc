@@ -90,9 +90,12 @@ PySpan* start_statement_span(PyObject* system, PyObject* query, PyObject* conn_a
   Py_ssize_t pos = 0;
   PyObject *key, *value;
   while (PyDict_Next(conn_attrs, &pos, &key, &value)) {
-    AttrValue v;
-    if (value != Py_None && PyUnicode_Check(key) && to_attr_value(value, &v)) {
-      attrs.push_back(Attribute{std::string(utf8_view(key)), std::move(v)});
+    if (value == Py_None || !PyUnicode_Check(key)) continue;
+    Attribute& a = attrs.emplace_back();  // in place: no temporary to move and destroy
+    if (to_attr_value(value, &a.value)) {
+      a.key = utf8_view(key);
+    } else {
+      attrs.pop_back();
     }
   }
   upsert_attribute(attrs, "db.system.name", AttrValue(std::string(sys)));

@@ -14,7 +14,9 @@ bool upsert_attribute(std::vector<Attribute>& attrs, std::string_view key, AttrV
     }
   }
   if (attrs.size() >= kMaxAttributesPerSpan) return false;
-  attrs.push_back(Attribute{std::string(key), std::move(value)});
+  Attribute& a = attrs.emplace_back();  // in place: no temporary to move and destroy
+  a.key.assign(key.data(), key.size());
+  a.value = std::move(value);
   return true;
 }
 
