@@ -111,11 +111,16 @@ bool text_of(PyObject* v, std::string* out) {
   return p != nullptr;
 }
 
-// Header bytes are latin-1 (ASGI); attributes are UTF-8.
+// Header bytes are latin-1 (ASGI); attributes are UTF-8. ASCII (nearly every
+// header) is copied as it is, in one go.
 std::string latin1_to_utf8(std::string_view in) {
+  size_t ascii = 0;
+  while (ascii < in.size() && static_cast<unsigned char>(in[ascii]) < 0x80) ++ascii;
+  if (ascii == in.size()) return std::string(in);
   std::string out;
-  out.reserve(in.size());
-  for (unsigned char c : in) {
+  out.reserve(in.size() + (in.size() - ascii));
+  out.append(in.data(), ascii);
+  for (unsigned char c : in.substr(ascii)) {
     if (c < 0x80) {
       out.push_back(static_cast<char>(c));
     } else {
