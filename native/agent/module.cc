@@ -12,6 +12,7 @@ void register_pipeline(nb::module_& m);       // py_pipeline.cc: export pipeline
 void register_gauges(nb::module_& m);         // py_gauges.cc: last-value gauges, resource updates
 void register_http_server(nb::module_& m);    // py_http_server.cc: request spans from ASGI scopes
 void register_asgi_call(nb::module_& m);      // py_asgi_call.cc: a traced ASGI request, no frames
+void register_asgi_method(nb::module_& m);    // py_asgi_method.cc: a framework's ASGI entry
 void register_wsgi_response(nb::module_& m);  // py_wsgi_response.cc: a WSGI response, its span
 void register_wsgi_call(nb::module_& m);      // py_wsgi_call.cc: a traced WSGI request, no frames
 void register_route_hook(nb::module_& m);     // py_route_hook.cc: route naming, no frames
@@ -27,6 +28,7 @@ NB_MODULE(_native, m) {
   pyrometer::agent::py::register_gauges(m);
   pyrometer::agent::py::register_http_server(m);
   pyrometer::agent::py::register_asgi_call(m);
+  pyrometer::agent::py::register_asgi_method(m);
   pyrometer::agent::py::register_wsgi_response(m);
   pyrometer::agent::py::register_wsgi_call(m);
   pyrometer::agent::py::register_route_hook(m);

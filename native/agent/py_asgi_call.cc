@@ -19,6 +19,7 @@
 #include <cstddef>
 
 #include "agent/cpython/compat.h"
+#include "agent/py_asgi.h"
 #include "agent/py_http_server.h"
 #include "agent/py_span.h"
 #include "agent/tracer.h"
@@ -27,6 +28,7 @@ namespace pyrometer::agent::py {
 
 #if PY_VERSION_HEX >= 0x030A0000  // needs PyIter_Send / am_send (3.10+)
 namespace {
+PyObject* g_str_http = nullptr;
 
 PyTypeObject* g_hook_type = nullptr;
 PyTypeObject* g_call_type = nullptr;
@@ -404,37 +406,40 @@ PyMethodDef kCallMethods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
-// trace_asgi(func, owner, scope, receive, send, on_error) -> awaitable:
-// func(owner, scope, receive, send) — func(scope, receive, send) when owner
-// is None — traced as one HTTP request, started when first awaited (so in
-// the awaiting task's context). Not traced: the app's own awaitable is
-// returned when the agent is disabled or the scope is not "http"; the app
-// runs without a span of ours when, as it starts, a request span is
-// already current (an outer layer traces the request).
+// trace_asgi(func, owner, scope, receive, send, on_error) -> awaitable (py_asgi.h).
 PyObject* py_trace_asgi(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (nargs != 6) {
     PyErr_SetString(PyExc_TypeError, "trace_asgi(func, owner, scope, receive, send, on_error)");
     return nullptr;
   }
-  PyObject* func = args[0];
-  PyObject* scope = args[2];
+  return trace_asgi(args[0], args[1], args[2], args[3], args[4], args[5]);
+}
+
+}  // namespace
+
+bool is_http_scope(PyObject* scope) {
+  if (!PyDict_Check(scope)) return false;
+  PyObject* type = PyDict_GetItemWithError(scope, g_str_type);  // borrowed
+  if (type == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  return type == g_str_http ||
+         (PyUnicode_Check(type) && PyUnicode_CompareWithASCIIString(type, "http") == 0);
+}
+
+PyObject* trace_asgi(PyObject* func, PyObject* owner, PyObject* scope, PyObject* receive,
+                     PyObject* send, PyObject* on_error) {
   // func(owner, scope, receive, send), or func(scope, receive, send) when
   // owner is None: the arguments start at call_args + skip.
-  PyObject* call_args[4] = {args[1], scope, args[3], args[4]};
-  const int skip = args[1] == Py_None ? 1 : 0;
-  bool http = false;
-  if (PyDict_Check(scope)) {
-    PyObject* type = PyDict_GetItemWithError(scope, g_str_type);
-    http = type != nullptr && PyUnicode_Check(type) &&
-           PyUnicode_CompareWithASCIIString(type, "http") == 0;
-    PyErr_Clear();
-  }
-  if (!http || noop_span() != nullptr) {
+  PyObject* call_args[4] = {owner, scope, receive, send};
+  const int skip = owner == Py_None ? 1 : 0;
+  if (!is_http_scope(scope) || noop_span() != nullptr) {
     return PyObject_Vectorcall(func, call_args + skip, 4 - skip, nullptr);
   }
   AsgiCall* c = PyObject_GC_New(AsgiCall, g_call_type);
   if (c == nullptr) return nullptr;
-  c->args[0] = skip ? nullptr : Py_NewRef(args[1]);
+  c->args[0] = skip ? nullptr : Py_NewRef(owner);
   for (int i = 1; i < 4; ++i) c->args[i] = Py_NewRef(call_args[i]);
   c->func = Py_NewRef(func);
   c->inner = nullptr;
@@ -442,11 +447,13 @@ PyObject* py_trace_asgi(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   c->scope = Py_NewRef(scope);
   c->root_path = nullptr;
   c->hook = nullptr;
-  c->on_error = Py_NewRef(args[5]);
+  c->on_error = Py_NewRef(on_error);
   c->started = false;
   PyObject_GC_Track(reinterpret_cast<PyObject*>(c));
   return reinterpret_cast<PyObject*>(c);
 }
+
+namespace {
 
 PyMethodDef kFunctions[] = {
     {"trace_asgi", as_fastcall(py_trace_asgi), METH_FASTCALL,
@@ -459,6 +466,7 @@ PyMethodDef kFunctions[] = {
 
 void register_asgi_call(nanobind::module_& m) {
   g_str_type = intern_name("type");
+  g_str_http = intern_name("http");
   g_str_status = intern_name("status");
   g_str_route = intern_name("route");
   g_str_path = intern_name("path");

@@ -17,6 +17,7 @@
 
 #include "agent/py_http_server.h"
 #include "agent/py_span.h"
+#include "agent/py_wrapper.h"
 #include "agent/py_wsgi.h"
 #include "agent/tracer.h"
 

@@ -10,29 +10,6 @@
 
 namespace pyrometer::agent::py {
 
-// tp_descr_get of the method descriptors (WsgiMethod, RouteMethod), as for a
-// function: on an instance a bound method (calling the descriptor with the
-// instance first); on the class the descriptor itself.
-inline PyObject* bind_as_method(PyObject* self, PyObject* obj, PyObject*) {
-  if (obj == nullptr || obj == Py_None) return Py_NewRef(self);
-  return PyMethod_New(self, obj);
-}
-
-// getattr for the objects standing in for a framework's callable (WsgiApp,
-// WsgiMethod, RouteMethod): they show its metadata, as functools.wraps would —
-// __doc__ and __module__ (which their types define) and any attribute they
-// lack come from `wrapped`, the callable.
-inline PyObject* wrapper_getattro(PyObject* self, PyObject* name, PyObject* wrapped) {
-  if (PyUnicode_Check(name) && (PyUnicode_CompareWithASCIIString(name, "__doc__") == 0 ||
-                                PyUnicode_CompareWithASCIIString(name, "__module__") == 0)) {
-    return PyObject_GetAttr(wrapped, name);
-  }
-  PyObject* found = PyObject_GenericGetAttr(self, name);
-  if (found != nullptr || !PyErr_ExceptionMatches(PyExc_AttributeError)) return found;
-  PyErr_Clear();
-  return PyObject_GetAttr(wrapped, name);
-}
-
 // The request object wsgi_app/wsgi_method put on the current span or on the
 // request span it was started under (PySpan::request): a new reference, or
 // NULL when there is none. Never raises.

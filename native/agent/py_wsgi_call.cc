@@ -21,6 +21,7 @@
 #include "agent/cpython/compat.h"
 #include "agent/py_http_server.h"
 #include "agent/py_span.h"
+#include "agent/py_wrapper.h"
 #include "agent/py_wsgi.h"
 #include "agent/tracer.h"
 

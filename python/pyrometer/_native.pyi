@@ -128,6 +128,17 @@ def route_method(function: Callable[..., Any], context_var: Any, path: tuple[str
     returns ``function(self, ...)``. No route (unset var, a None or missing attribute): nothing
     named; another failure is counted (``internal_errors``), never raised."""
 
+def asgi_method(
+    function: Callable[..., Any],
+    on_error: Callable[[Any, BaseException], None],
+    fallback: Callable[..., Any],
+) -> Any:
+    """A method descriptor for a framework's ASGI entry ``function(self, scope, receive, send)``
+    (Starlette.__call__): an "http" request with a dict scope is traced as ``trace_asgi`` traces
+    it (the instance as owner); any other scope or call shape goes to ``fallback`` with the same
+    arguments. Bound like a function; to ``inspect``/``asyncio.iscoroutinefunction`` and
+    ``inspect.signature`` it is the async function it wraps. CPython 3.10+ only."""
+
 def current_request() -> Any:
     """The request object ``wsgi_app`` put on the current span (or on the request span it was
     started under), or None; dropped when that span ends."""

@@ -18,6 +18,17 @@ _NAME = "starlette"
 
 
 def _app_call(original: Callable[..., Any]) -> Callable[..., Any]:
+    native = _common.native()
+    if native is not None and hasattr(native, "asgi_method"):  # CPython 3.10+
+
+        def other(self: Any, scope: Any, receive: Any, send: Any) -> Any:
+            return asgi.call(original, scope, receive, send, _NAME, self)
+
+        # Native (py_asgi_method.cc): an http request goes straight to trace_asgi, no frame or
+        # coroutine of ours; websockets and lifespan take asgi.call. It passes for the async
+        # function it wraps (inspect/asyncio.iscoroutinefunction, signature: servers check).
+        return native.asgi_method(original, asgi.record_error, other)
+
     @_wrap.wraps(original)
     async def __call__(self: Any, scope: Any, receive: Any, send: Any) -> None:
         await asgi.call(original, scope, receive, send, _NAME, self)
