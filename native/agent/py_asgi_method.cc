@@ -116,8 +116,8 @@ void register_asgi_method(nanobind::module_& m) {
       {0, nullptr},
   };
   static PyType_Spec spec = {"pyrometer._native.AsgiMethod", sizeof(AsgiMethod), 0,
-                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
-                                 Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+                                 Py_TPFLAGS_METHOD_DESCRIPTOR,
                              slots};
   g_method_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
   if (g_method_type == nullptr) throw nanobind::python_error();

@@ -23,8 +23,8 @@ PyObject* new_wsgi_start_response(PyObject* start_response, PySpan* span, PyObje
 
 // The app's response iterable, wrapped: `span` is current while the app
 // produces each chunk and while it closes (each step runs in the body's own
-// Context); it ends at close() (or when the wrapper is collected). An exception of the app goes to on_error(owner,
-// exc) and then on. New reference, NULL on failure.
+// Context); it ends at close() (or when the wrapper is collected). An exception of the app goes to
+// on_error(owner, exc) and then on. New reference, NULL on failure.
 PyObject* new_wsgi_body(PyObject* result, PySpan* span, PyObject* owner, PyObject* on_error);
 
 }  // namespace pyrometer::agent::py

@@ -1,8 +1,8 @@
 // A traced WSGI request in C: wsgi_app(app, ...) returns a callable that the
 // server calls instead of the app; wsgi_method(function, ...) the same for a
 // framework's WSGI method (Flask.wsgi_app), bound without a bound-method
-// object per call (a method descriptor, as functions are). Per request it starts the SERVER span from
-// the environ, makes it current with the integration's request object on it
+// object per call (a method descriptor, as functions are). Per request it starts the SERVER span
+// from the environ, makes it current with the integration's request object on it
 // (current_request(): route naming, pending exceptions), calls the app with a status-noting
 // start_response, and ends the span when the response is built — or hands it
 // to a body wrapper that ends it at close(). No Python frame of ours runs.
@@ -58,8 +58,8 @@ struct WsgiApp {
   // Where owner_type's __slots__ store those (member descriptors' offsets),
   // or -1 when one is not a plain object slot: then new_owner uses setattr.
   Py_ssize_t slot_offsets[kOwnerSlots];
-  PyObject* on_status;    // on_status(owner, code) for a 5xx
-  PyObject* on_error;     // on_error(owner, exc) when the app raises
+  PyObject* on_status;  // on_status(owner, code) for a 5xx
+  PyObject* on_error;   // on_error(owner, exc) when the app raises
 };
 
 // The integration's request object for `span`, built without running Python
@@ -275,8 +275,8 @@ PyObject* py_current_request(PyObject*, PyObject*) {
 
 // wsgi_app(app, owner_type, on_status, on_error) -> WSGI callable
 PyObject* py_wsgi_app(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  return new_wrapper(g_app_type, app_call,
-                     "wsgi_app(app, owner_type: type, on_status, on_error)", args, nargs);
+  return new_wrapper(g_app_type, app_call, "wsgi_app(app, owner_type: type, on_status, on_error)",
+                     args, nargs);
 }
 
 // wsgi_method(function, owner_type, on_status, on_error) -> method descriptor
@@ -329,11 +329,10 @@ void register_wsgi_call(nanobind::module_& m) {
   };
   // METHOD_DESCRIPTOR: `instance.wsgi_app(...)` calls it with the instance
   // first, no bound method made (what functions and method descriptors get).
-  static PyType_Spec method_spec = {
-      "pyrometer._native.WsgiMethod", sizeof(WsgiApp), 0,
-      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
-          Py_TPFLAGS_METHOD_DESCRIPTOR,
-      method_slots};
+  static PyType_Spec method_spec = {"pyrometer._native.WsgiMethod", sizeof(WsgiApp), 0,
+                                    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
+                                        Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+                                    method_slots};
   g_app_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
   if (g_app_type == nullptr) throw nanobind::python_error();
   g_app_type->tp_new = nullptr;  // made only by wsgi_app

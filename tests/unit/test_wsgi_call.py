@@ -104,7 +104,7 @@ def test_spans_under_the_request_see_its_request_object_and_nest_no_second_reque
         return [b"inner"]
 
     def app(env: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        request = wsgi.current_request()
+        seen.append(("request", wsgi.current_request()))
         with _native.span("middleware"):
             seen.append(("child", wsgi.current_request()))
             # a WSGI app called from inside a span of the request: traced once, by the outer layer
@@ -112,8 +112,8 @@ def test_spans_under_the_request_see_its_request_object_and_nest_no_second_reque
 
     chunks, _ = serve(traced(app))
     assert chunks == [b"inner"]
-    ((_, in_child), (_, in_inner)) = seen
-    assert isinstance(in_child, _common.Span) and in_inner is in_child
+    ((_, request), (_, in_child), (_, in_inner)) = seen
+    assert isinstance(request, _common.Span) and in_child is request and in_inner is request
     assert sorted(s["name"] for s in captured.drain()) == ["GET", "middleware"]
     with _native.span("outside"):
         assert wsgi.current_request() is None
