@@ -17,12 +17,16 @@ tracing at 100% (parentbased_always_on, the default). Load: ``wrk`` on loopback.
 cores the app servers are pinned to core 0 and wrk + the collector to core 1 (taskset).
 
 Rounds interleave the variants (order alternates per round) so machine noise hits both alike.
+With ``--concurrent`` both servers are loaded at the same time instead (two wrk processes), so
+noise hits both at once: the CPU-per-request ratio is then steady to about a point, for A/B
+work on the agent; the helper threads' preemptions then fall on both servers, so the default
+alternating runs remain the throughput measurement.
 Per case the medians of requests/s and of server CPU per request (utime+stime of the server's
 whole process tree, exporter thread included, over the wrk run) are printed with the ratios,
 plus the load average before and after. Spans accepted by the collector are printed as a check
 that export really happened.
 
-    .venv/bin/python bench/app_throughput.py [--rounds 7] [--seconds 5] [--cases flask,...]
+    .venv/bin/python bench/app_throughput.py [--rounds 7] [--seconds 5] [--cases ...] [--concurrent]
 
 Budget (DESIGN.md section 5; a benchmark, never a test): instrumented >= 95% of plain req/s.
 """
@@ -302,10 +306,21 @@ def servers(
 
 
 def wrk(prefix: list[str], url: str, seconds: float, connections: int) -> tuple[float, int]:
-    out = subprocess.run(
+    return wrk_result(wrk_start(prefix, url, seconds, connections))
+
+
+def wrk_start(prefix: list[str], url: str, seconds: float, connections: int) -> subprocess.Popen:
+    return subprocess.Popen(
         [*prefix, "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wrk_result(proc: subprocess.Popen) -> tuple[float, int]:
+    """(requests/s, requests) of a finished wrk run."""
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk failed ({proc.returncode}):\n{err}")
     if "Non-2xx" in out or "Socket errors" in out and "timeout" in out:
         raise RuntimeError(f"wrk saw errors:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -314,12 +329,16 @@ def wrk(prefix: list[str], url: str, seconds: float, connections: int) -> tuple[
 
 
 def run_case(
-    case: Case, workdir: Path, collector: Collector, rounds: int, seconds: float
-) -> list[Server]:
+    case: Case, workdir: Path, collector: Collector, rounds: int, seconds: float,
+    concurrent: bool = False,
+) -> list[Server]:  # fmt: skip
     server_prefix, load_prefix = pinning()
     with servers(case, workdir, collector, server_prefix) as pair:
         for s in pair:  # warm-up: imports, first-request caches, jinja compile, JIT-less PyPy...
             wrk(load_prefix, f"http://127.0.0.1:{s.port}{case.path}", 2, case.connections)
+        if concurrent:
+            run_concurrent(case, pair, load_prefix, rounds, seconds)
+            return pair
         for r in range(rounds):
             for s in pair if r % 2 == 0 else reversed(pair):
                 cpu0 = process_tree_cpu(s.proc.pid)
@@ -333,11 +352,35 @@ def run_case(
     return pair
 
 
+def run_concurrent(
+    case: Case, pair: list[Server], load_prefix: list[str], rounds: int, seconds: float
+) -> None:
+    """Both servers loaded at the same time, sharing their core: whatever else runs on the
+    machine then slows both alike, so the CPU-per-request ratio is steady to about a point where
+    the alternating runs move by five or more. Requests/s only says how the core was shared."""
+    for r in range(rounds):
+        cpu0 = [process_tree_cpu(s.proc.pid) for s in pair]
+        loads = [wrk_start(load_prefix, f"http://127.0.0.1:{s.port}{case.path}", seconds,
+                           case.connections) for s in pair]  # fmt: skip
+        for s, c0, load in zip(pair, cpu0, loads):
+            rps, total = wrk_result(load)
+            s.rps.append(rps)
+            s.cpu_us.append((process_tree_cpu(s.proc.pid) - c0) / max(total, 1) * 1e6)
+        print(f"  {case.name} round {r + 1} "
+              + "  ".join(f"{s.label} {s.cpu_us[-1]:7.1f} cpu µs/req" for s in pair)
+              + f"  ratio {pair[0].cpu_us[-1] / pair[1].cpu_us[-1]:.1%}", flush=True)  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--cases", default=",".join(CASES))
+    parser.add_argument(
+        "--concurrent", action="store_true",
+        help="load both servers at once on their shared core and compare CPU per request "
+        "(low noise, for A/B work; the default alternating runs give the throughput ratio)",
+    )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (make deps installs it)", file=sys.stderr)
@@ -356,7 +399,7 @@ def main() -> int:
         try:
             for name in args.cases.split(","):
                 results.append((name, run_case(CASES[name], workdir, collector, args.rounds,
-                                               args.seconds)))  # fmt: skip
+                                               args.seconds, args.concurrent)))  # fmt: skip
             time.sleep(1.0)  # the agents export every second or so; let the last batch land
             accepted = collector.spans_accepted()
         finally:
@@ -365,8 +408,12 @@ def main() -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     load_after = os.getloadavg()
     print()
-    print(f"rounds={args.rounds} seconds={args.seconds} pinned={'yes' if pinning()[0] else 'no'}"
-          f" python={sys.version.split()[0]}")  # fmt: skip
+    print(
+        f"rounds={args.rounds} seconds={args.seconds} pinned={'yes' if pinning()[0] else 'no'}"
+        f" concurrent={'yes' if args.concurrent else 'no'} python={sys.version.split()[0]}"
+    )
+    if args.concurrent:
+        print("(concurrent: req/s is the shared core's split; compare the cpu columns)")
     print("| case | plain req/s | pyrometer req/s | ratio | plain cpu µs/req |"
           " pyrometer cpu µs/req | cpu ratio |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
