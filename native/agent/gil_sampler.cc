@@ -147,7 +147,7 @@ bool GilSampler::sample_once(double dt_s, uint32_t weight) {
   if (have_last_ && s.switch_number >= last_switch_) switches_ += s.switch_number - last_switch_;
   last_switch_ = s.switch_number;
   have_last_ = true;
-  return s.locked || handed_over;
+  return handed_over;
 }
 
 void GilSampler::run() {

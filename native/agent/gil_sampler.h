@@ -51,13 +51,15 @@ struct GilTotals {
   uint64_t wait_read_errors = 0;  // unexpected /proc read or parse failures
 };
 
-// How often the sampler reads the GIL: every period while the interpreter is
-// active, every kIdleFactor periods once kIdleAfter consecutive readings saw
-// the GIL free with no hand-over (an idle process: a gunicorn arbiter, a
-// worker between requests), back to every period at the first reading that
-// sees it held or handed over. Each reading counts as `weight()` samples (the
-// periods it stands for), so the held ratio stays unbiased. Not thread-safe:
-// the sampling thread's own.
+// How often the sampler reads the GIL: every period while the GIL changes
+// hands, every kIdleFactor periods once kIdleAfter consecutive readings saw no
+// hand-over (an idle process — a gunicorn arbiter, a worker between requests —
+// or a single Python thread serving alone, where there is no contention to
+// resolve finely), back to every period at the first hand-over. Each reading
+// counts as `weight()` samples (the periods it stands for), so the held ratio
+// stays unbiased; a thread that starts waiting for the GIL forces a hand-over
+// within one switch interval (5 ms), so contention is seen within ~10 ms. Not
+// thread-safe: the sampling thread's own.
 class SamplingPace {
  public:
   static constexpr uint32_t kIdleFactor = 10;
@@ -65,7 +67,7 @@ class SamplingPace {
 
   // The periods the next sleep lasts, and so the weight of the next reading.
   uint32_t weight() const { return idle_ ? kIdleFactor : 1; }
-  // A reading was taken; `active`: the GIL was held or changed hands since the last one.
+  // A reading was taken; `active`: the GIL changed hands since the last one.
   void observe(bool active) {
     if (active) {
       quiet_ = 0;
@@ -95,9 +97,10 @@ class GilSampler {
   // 2.4 to 1.7 µs of CPU per hello-world request and the worker's
   // preemptions from 0.20 to 0.14 per request. The held ratio is a ratio of
   // samples, so gaps do not bias it; switches are counted from the
-  // interpreter's own counter, so none are missed during gaps. In an idle
-  // process the period stretches tenfold (SamplingPace), each reading weighted
-  // accordingly: an arbiter or an idle worker wakes ~87% less often.
+  // interpreter's own counter, so none are missed during gaps. While the GIL
+  // does not change hands the period stretches tenfold (SamplingPace), each
+  // reading weighted accordingly: an arbiter, an idle worker or a
+  // single-threaded worker serving requests wakes ~87% less often.
   //
   // Wait sampling runs inside the same windows, every `wait_period` or every
   // 100 µs per sampled thread if that is longer: one /proc read costs ~2 µs of
@@ -124,8 +127,8 @@ class GilSampler {
   GilTotals totals() const;
 
   // One sampling step (also used by tests with a fake reader), counted as
-  // `weight` samples (see SamplingPace). Returns whether the GIL was held or
-  // changed hands since the previous step (false when it could not be read).
+  // `weight` samples (see SamplingPace). Returns whether the GIL changed hands
+  // since the previous step (false when it could not be read).
   bool sample_once(double dt_s, uint32_t weight = 1);
   // One wait-sampling tick at monotonic `now_ns`: reads the syscall file of
   // each mapped thread (not the holder) while the GIL is held. Sampling

@@ -29,6 +29,12 @@ CODE = """
 
     idle = window(lambda: time.sleep(1.0))
 
+    def solo():  # one thread alone: the GIL never changes hands, the pace slows down
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            pass
+    alone = window(solo)
+
     stop = False
     def spin():
         x = 0
@@ -44,7 +50,7 @@ CODE = """
     contended = window(busy)
     stop = True
     t.join()
-    emit({"supported": n.gil_stats()["supported"], "idle": idle, "busy": contended,
+    emit({"supported": n.gil_stats()["supported"], "idle": idle, "alone": alone, "busy": contended,
           "spinner": t.native_id, "main": threading.main_thread().native_id})
 """
 
@@ -55,6 +61,8 @@ def test_gil_held_ratio_switches_and_per_thread_share(otlp_receiver: OtlpReceive
     idle, busy = out["idle"], out["busy"]
     assert idle["samples"] > 50 and busy["samples"] > 50
     assert idle["ratio"] < 0.3
+    # Readings taken at the slow pace count for the periods they stand for.
+    assert out["alone"]["samples"] > 50 and out["alone"]["ratio"] > 0.5
     assert busy["ratio"] > 0.5
     assert busy["switches"] > 0
     # Both CPU-bound threads are seen holding the GIL (keys are native thread ids).
