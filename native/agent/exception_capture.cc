@@ -51,10 +51,10 @@ bool apply_exception(SpanRecord& span, CapturedException&& exc, uint64_t time_un
   EventRecord event;
   event.time_unix_nano = time_unix_nano;
   event.name = "exception";
-  event.attributes.push_back({"exception.type", AttrValue(exc.type)});
-  event.attributes.push_back({"exception.message", AttrValue(exc.message)});
-  event.attributes.push_back({"exception.stacktrace", AttrValue(std::move(exc.stacktrace))});
-  event.attributes.push_back({"exception.escaped", AttrValue(exc.escaped)});
+  event.attributes.push_back({StaticKey("exception.type"), AttrValue(exc.type)});
+  event.attributes.push_back({StaticKey("exception.message"), AttrValue(exc.message)});
+  event.attributes.push_back({StaticKey("exception.stacktrace"), AttrValue(std::move(exc.stacktrace))});
+  event.attributes.push_back({StaticKey("exception.escaped"), AttrValue(exc.escaped)});
   span.exception_stack = std::move(exc.frames);
   span.status_code = common::otlp::StatusCode::kError;
   span.status_message = exc.type + ": " + exc.message;

@@ -226,7 +226,7 @@ void build_logs_request(const ExportResource& res, const std::vector<LogRecordDa
 size_t approx_bytes(const std::vector<Attribute>& attrs) {
   size_t n = attrs.capacity() * sizeof(Attribute);
   for (const Attribute& a : attrs) {
-    n += a.key.capacity();
+    n += a.key.heap_bytes();
     if (const auto* s = std::get_if<std::string>(&a.value)) n += s->capacity();
     if (const auto* seq = std::get_if<std::vector<AttrScalar>>(&a.value)) {
       n += seq->capacity() * sizeof(AttrScalar);

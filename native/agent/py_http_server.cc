@@ -239,19 +239,19 @@ Method method_of(PyObject* raw) {
 // Appending builds the attribute in place: a temporary Attribute pushed
 // back costs a string and a variant move and their destructors per attribute
 // (~300 instructions each, eight or more per request).
-void add(std::vector<Attribute>& attrs, const char* key, AttrValue&& value) {
+void add(std::vector<Attribute>& attrs, StaticKey key, AttrValue&& value) {
   Attribute& a = attrs.emplace_back();
   a.key = key;
   a.value = std::move(value);
 }
 
-void add(std::vector<Attribute>& attrs, const char* key, std::string&& text) {
+void add(std::vector<Attribute>& attrs, StaticKey key, std::string&& text) {
   Attribute& a = attrs.emplace_back();  // a value holds an empty string until set
   a.key = key;
   std::get<std::string>(a.value) = std::move(text);
 }
 
-void add(std::vector<Attribute>& attrs, const char* key, int64_t number) {
+void add(std::vector<Attribute>& attrs, StaticKey key, int64_t number) {
   Attribute& a = attrs.emplace_back();
   a.key = key;
   a.value = number;
@@ -259,7 +259,7 @@ void add(std::vector<Attribute>& attrs, const char* key, int64_t number) {
 
 // Appends key = the text of mapping[item], written straight into the
 // attribute; nothing when the item is absent, None, empty or not text-able.
-void add_text_of(std::vector<Attribute>& attrs, const char* key, PyObject* mapping,
+void add_text_of(std::vector<Attribute>& attrs, StaticKey key, PyObject* mapping,
                  PyObject* item) {
   PyObject* v = scope_get(mapping, item);
   if (v == nullptr) return;
@@ -274,7 +274,7 @@ void add_text_of(std::vector<Attribute>& attrs, const char* key, PyObject* mappi
 }
 
 // item `i` of a (host, port) pair from the scope, as an attribute.
-void add_pair_item(std::vector<Attribute>& attrs, const char* key, PyObject* pair, Py_ssize_t i) {
+void add_pair_item(std::vector<Attribute>& attrs, StaticKey key, PyObject* pair, Py_ssize_t i) {
   if (pair == nullptr || !PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) <= i) {
     if (pair == nullptr || !PySequence_Check(pair)) return;
     PyObject* item = PySequence_GetItem(pair, i);

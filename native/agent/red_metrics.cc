@@ -111,7 +111,7 @@ void RedMetrics::key_view_of(const SpanRecord& span, RedKeyView* v) {
                     *op = nullptr;
   const AttrValue* status_attr = nullptr;
   for (const Attribute& a : span.attributes) {
-    const std::string& k = a.key;
+    const std::string_view k = a.key;
     const std::string* str = std::get_if<std::string>(&a.value);
     switch (k.size()) {
       case 9:

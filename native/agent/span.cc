@@ -6,18 +6,33 @@
 
 namespace pyrometer::agent {
 
-bool upsert_attribute(std::vector<Attribute>& attrs, std::string_view key, AttrValue&& value) {
+namespace {
+
+// Finds `text` or appends a slot for it (keyed by make_key()); nullptr when full.
+template <typename MakeKey>
+AttrValue* find_or_add(std::vector<Attribute>& attrs, std::string_view text, MakeKey make_key) {
   for (Attribute& a : attrs) {
-    if (a.key == key) {
-      a.value = std::move(value);
-      return true;
-    }
+    if (a.key == text) return &a.value;
   }
-  if (attrs.size() >= kMaxAttributesPerSpan) return false;
+  if (attrs.size() >= kMaxAttributesPerSpan) return nullptr;
   Attribute& a = attrs.emplace_back();  // in place: no temporary to move and destroy
-  a.key.assign(key.data(), key.size());
-  a.value = std::move(value);
-  return true;
+  a.key = make_key();
+  return &a.value;
+}
+
+}  // namespace
+
+bool upsert_attribute(std::vector<Attribute>& attrs, StaticKey key, AttrValue&& value) {
+  AttrValue* slot = find_or_add(attrs, key.text, [&] { return AttrKey(key); });
+  if (slot != nullptr) *slot = std::move(value);
+  return slot != nullptr;
+}
+
+bool upsert_copied_attribute(std::vector<Attribute>& attrs, std::string_view key,
+                             AttrValue&& value) {
+  AttrValue* slot = find_or_add(attrs, key, [&] { return AttrKey(key); });
+  if (slot != nullptr) *slot = std::move(value);
+  return slot != nullptr;
 }
 
 bool append_event(std::vector<EventRecord>& events, EventRecord&& event) {
