@@ -115,9 +115,7 @@ void register_asgi_method(nanobind::module_& m) {
       {Py_tp_dealloc, reinterpret_cast<void*>(method_dealloc)},
       {0, nullptr},
   };
-  static PyType_Spec spec = {"pyrometer._native.AsgiMethod", sizeof(AsgiMethod), 0,
-                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
-                                 Py_TPFLAGS_METHOD_DESCRIPTOR,
+  static PyType_Spec spec = {"pyrometer._native.AsgiMethod", sizeof(AsgiMethod), 0, kMethodDescriptorFlags,
                              slots};
   g_method_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
   if (g_method_type == nullptr) throw nanobind::python_error();

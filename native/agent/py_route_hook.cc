@@ -173,9 +173,7 @@ void register_route_hook(nanobind::module_& m) {
       {Py_tp_dealloc, reinterpret_cast<void*>(route_dealloc)},
       {0, nullptr},
   };
-  static PyType_Spec spec = {"pyrometer._native.RouteMethod", sizeof(RouteMethod), 0,
-                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
-                                 Py_TPFLAGS_METHOD_DESCRIPTOR,
+  static PyType_Spec spec = {"pyrometer._native.RouteMethod", sizeof(RouteMethod), 0, kMethodDescriptorFlags,
                              slots};
   g_route_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
   if (g_route_type == nullptr) throw nanobind::python_error();

@@ -7,6 +7,20 @@
 
 namespace pyrometer::agent::py {
 
+// Type flags of the method descriptors (WsgiMethod, RouteMethod, AsgiMethod).
+// METHOD_DESCRIPTOR: `instance.method(...)` calls them with the instance
+// first, no bound method made (what functions and method descriptors get).
+// IMMUTABLETYPE (3.10+): CPython's specializing interpreter only caches a
+// class attribute whose type is immutable; without it every
+// `self.wsgi_app(...)` in the framework stays an unspecialized LOAD_METHOD.
+inline constexpr unsigned long kMethodDescriptorFlags =
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+    Py_TPFLAGS_METHOD_DESCRIPTOR
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+    | Py_TPFLAGS_IMMUTABLETYPE
+#endif
+    ;
+
 // tp_descr_get of the method descriptors (WsgiMethod, RouteMethod, AsgiMethod), as for a
 // function: on an instance a bound method (calling the descriptor with the
 // instance first); on the class the descriptor itself.

@@ -327,12 +327,8 @@ void register_wsgi_call(nanobind::module_& m) {
       {Py_tp_dealloc, reinterpret_cast<void*>(app_dealloc)},
       {0, nullptr},
   };
-  // METHOD_DESCRIPTOR: `instance.wsgi_app(...)` calls it with the instance
-  // first, no bound method made (what functions and method descriptors get).
   static PyType_Spec method_spec = {"pyrometer._native.WsgiMethod", sizeof(WsgiApp), 0,
-                                    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
-                                        Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
-                                    method_slots};
+                                    kMethodDescriptorFlags, method_slots};
   g_app_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
   if (g_app_type == nullptr) throw nanobind::python_error();
   g_app_type->tp_new = nullptr;  // made only by wsgi_app
