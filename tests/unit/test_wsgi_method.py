@@ -179,3 +179,26 @@ def test_an_exception_through_the_method_is_recorded_and_raised(captured: Captur
     (root,) = captured.drain()
     assert root["status_code"] == "error"
     assert root["attributes"]["http.response.status_code"] == 500
+
+
+def test_a_marked_class_traces_itself_unless_a_subclass_overrides_call() -> None:
+    class App:
+        def __call__(self, environ: Any, start_response: Any) -> Any:
+            return []
+
+    class Subclass(App):
+        pass
+
+    class OwnCall(App):
+        def __call__(self, environ: Any, start_response: Any) -> Any:
+            return []
+
+    assert not wsgi.traces_itself(App())
+    wsgi.mark_self_tracing(App)
+    try:
+        assert wsgi.traces_itself(App()) and wsgi.traces_itself(Subclass())
+        assert not wsgi.traces_itself(OwnCall())  # its own __call__ may skip the hooked entry
+        assert not wsgi.traces_itself(lambda environ, start_response: [])
+    finally:
+        wsgi.unmark_self_tracing(App)
+    assert not wsgi.traces_itself(App())

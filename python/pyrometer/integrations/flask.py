@@ -82,6 +82,7 @@ def patch() -> None:
         _wrap.wrap(flask.Flask, "full_dispatch_request", _full_dispatch_request)
         _wrap.wrap(flask.Flask, "handle_user_exception", _remember_exception)
         _wrap.wrap(flask.Flask, "handle_exception", _remember_exception)
+        wsgi.mark_self_tracing(flask.Flask)  # Flask.__call__ is wsgi_app, traced above
     except BaseException:
         unpatch()
         raise
@@ -90,4 +91,5 @@ def patch() -> None:
 def unpatch() -> None:
     flask = sys.modules.get("flask")
     if flask is not None:
+        wsgi.unmark_self_tracing(flask.Flask)
         _wrap.unwrap_all(flask.Flask)

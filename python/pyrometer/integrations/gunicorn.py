@@ -59,7 +59,12 @@ def _load_wsgi(original: Callable[..., Any]) -> Callable[..., Any]:
         result = original(self)
         try:
             app = getattr(self, "wsgi", None)
-            if type(self).__module__ in _WSGI_WORKERS and callable(app):
+            # An app that traces itself (Flask, hooked) needs no pass-through layer.
+            if (
+                type(self).__module__ in _WSGI_WORKERS
+                and callable(app)
+                and not wsgi.traces_itself(app)
+            ):
                 self.wsgi = wsgi.wrap_app(app, _NAME)
         except Exception as err:
             _common.fault(_NAME, "load_wsgi", err)
