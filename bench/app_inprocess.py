@@ -9,7 +9,8 @@ Cases, each as medians of interleaved rounds (µs of CPU per request):
 - ``flask-hello``: the Flask ``/hello/<name>`` route (a small JSON response) through the WSGI
   callable; ``plain`` and ``traced`` as for ``flask``.
 - ``flask``: the Flask route (sqlite3 connect + 2 queries + template) through the WSGI callable;
-  ``plain`` and ``traced`` (Flask, sqlite3 and the generic WSGI layer, as gunicorn applies it).
+  ``plain`` and ``traced`` (Flask and sqlite3 patched; the app wrapped as gunicorn would: not at all,
+  since a patched Flask traces itself).
 - ``sqlite``: connect + the route's two queries + close; ``plain``, ``wrapped`` (integration
   patched, statement spans suppressed: the wrapper classes alone) and ``traced``.
 - ``statement``: one query on an already open connection; ``plain``, ``traced`` (the native
@@ -149,7 +150,6 @@ def flask_cases(n: int, path: str = "/customers/7") -> dict[str, Callable[[int],
     from pyrometer.integrations import wsgi
 
     app = flask_bench.app
-    outer = wsgi.wrap_app(app, "gunicorn")
 
     def environ() -> dict[str, Any]:
         return {
@@ -188,8 +188,12 @@ def flask_cases(n: int, path: str = "/customers/7") -> dict[str, Callable[[int],
             if patched:
                 flask_integration.patch()
                 sqlite_integration.patch()
+            # What gunicorn's load_wsgi does once the app's modules are imported (and patched).
+            target = app
+            if patched and not wsgi.traces_itself(app):
+                target = wsgi.wrap_app(app, "gunicorn")
             try:
-                return cpu_us(lambda: request(outer if patched else app), count or n)
+                return cpu_us(lambda: request(target), count or n)
             finally:
                 flask_integration.unpatch()
                 sqlite_integration.unpatch()
