@@ -9,8 +9,8 @@ Cases, each as medians of interleaved rounds (µs of CPU per request):
 - ``flask-hello``: the Flask ``/hello/<name>`` route (a small JSON response) through the WSGI
   callable; ``plain`` and ``traced`` as for ``flask``.
 - ``flask``: the Flask route (sqlite3 connect + 2 queries + template) through the WSGI callable;
-  ``plain`` and ``traced`` (Flask and sqlite3 patched; the app wrapped as gunicorn would: not at all,
-  since a patched Flask traces itself).
+  ``plain`` and ``traced`` (Flask and sqlite3 patched; the app wrapped as gunicorn would: not
+  at all, since a patched Flask traces itself).
 - ``sqlite``: connect + the route's two queries + close; ``plain``, ``wrapped`` (integration
   patched, statement spans suppressed: the wrapper classes alone) and ``traced``.
 - ``statement``: one query on an already open connection; ``plain``, ``traced`` (the native

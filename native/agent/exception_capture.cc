@@ -53,7 +53,8 @@ bool apply_exception(SpanRecord& span, CapturedException&& exc, uint64_t time_un
   event.name = "exception";
   event.attributes.push_back({StaticKey("exception.type"), AttrValue(exc.type)});
   event.attributes.push_back({StaticKey("exception.message"), AttrValue(exc.message)});
-  event.attributes.push_back({StaticKey("exception.stacktrace"), AttrValue(std::move(exc.stacktrace))});
+  event.attributes.push_back(
+      {StaticKey("exception.stacktrace"), AttrValue(std::move(exc.stacktrace))});
   event.attributes.push_back({StaticKey("exception.escaped"), AttrValue(exc.escaped)});
   span.exception_stack = std::move(exc.frames);
   span.status_code = common::otlp::StatusCode::kError;

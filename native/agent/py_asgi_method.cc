@@ -115,8 +115,8 @@ void register_asgi_method(nanobind::module_& m) {
       {Py_tp_dealloc, reinterpret_cast<void*>(method_dealloc)},
       {0, nullptr},
   };
-  static PyType_Spec spec = {"pyrometer._native.AsgiMethod", sizeof(AsgiMethod), 0, kMethodDescriptorFlags,
-                             slots};
+  static PyType_Spec spec = {"pyrometer._native.AsgiMethod", sizeof(AsgiMethod), 0,
+                             kMethodDescriptorFlags, slots};
   g_method_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
   if (g_method_type == nullptr) throw nanobind::python_error();
   g_method_type->tp_new = nullptr;  // made only by asgi_method

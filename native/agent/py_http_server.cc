@@ -259,8 +259,7 @@ void add(std::vector<Attribute>& attrs, StaticKey key, int64_t number) {
 
 // Appends key = the text of mapping[item], written straight into the
 // attribute; nothing when the item is absent, None, empty or not text-able.
-void add_text_of(std::vector<Attribute>& attrs, StaticKey key, PyObject* mapping,
-                 PyObject* item) {
+void add_text_of(std::vector<Attribute>& attrs, StaticKey key, PyObject* mapping, PyObject* item) {
   PyObject* v = scope_get(mapping, item);
   if (v == nullptr) return;
   Attribute& a = attrs.emplace_back();

@@ -173,8 +173,8 @@ void register_route_hook(nanobind::module_& m) {
       {Py_tp_dealloc, reinterpret_cast<void*>(route_dealloc)},
       {0, nullptr},
   };
-  static PyType_Spec spec = {"pyrometer._native.RouteMethod", sizeof(RouteMethod), 0, kMethodDescriptorFlags,
-                             slots};
+  static PyType_Spec spec = {"pyrometer._native.RouteMethod", sizeof(RouteMethod), 0,
+                             kMethodDescriptorFlags, slots};
   g_route_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&spec));
   if (g_route_type == nullptr) throw nanobind::python_error();
   g_route_type->tp_new = nullptr;  // made only by route_method

@@ -5,6 +5,8 @@
 
 #include <Python.h>
 
+#include "agent/cpython/compat.h"  // Py_NewRef on 3.9
+
 namespace pyrometer::agent::py {
 
 // Type flags of the method descriptors (WsgiMethod, RouteMethod, AsgiMethod).
@@ -13,13 +15,14 @@ namespace pyrometer::agent::py {
 // IMMUTABLETYPE (3.10+): CPython's specializing interpreter only caches a
 // class attribute whose type is immutable; without it every
 // `self.wsgi_app(...)` in the framework stays an unspecialized LOAD_METHOD.
+#ifdef Py_TPFLAGS_IMMUTABLETYPE
+inline constexpr unsigned long kImmutableTypeFlag = Py_TPFLAGS_IMMUTABLETYPE;
+#else
+inline constexpr unsigned long kImmutableTypeFlag = 0;  // 3.9: no flag, no specialization
+#endif
 inline constexpr unsigned long kMethodDescriptorFlags =
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
-    Py_TPFLAGS_METHOD_DESCRIPTOR
-#ifdef Py_TPFLAGS_IMMUTABLETYPE
-    | Py_TPFLAGS_IMMUTABLETYPE
-#endif
-    ;
+    Py_TPFLAGS_METHOD_DESCRIPTOR | kImmutableTypeFlag;
 
 // tp_descr_get of the method descriptors (WsgiMethod, RouteMethod, AsgiMethod), as for a
 // function: on an instance a bound method (calling the descriptor with the

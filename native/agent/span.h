@@ -30,8 +30,9 @@ bool upsert_attribute(std::vector<Attribute>& attrs, StaticKey key, AttrValue&& 
 bool upsert_copied_attribute(std::vector<Attribute>& attrs, std::string_view key,
                              AttrValue&& value);
 template <typename Key>
-  requires(std::is_convertible_v<const Key&, std::string_view> && !std::is_array_v<Key>)
-bool upsert_attribute(std::vector<Attribute>& attrs, const Key& key, AttrValue&& value) {
+requires(std::is_convertible_v<const Key&, std::string_view> &&
+         !std::is_array_v<Key>) bool upsert_attribute(std::vector<Attribute>& attrs, const Key& key,
+                                                      AttrValue&& value) {
   return upsert_copied_attribute(attrs, std::string_view(key), std::move(value));
 }
 

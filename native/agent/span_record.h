@@ -26,10 +26,10 @@ struct StaticKey {
 
 // An attribute's key: a StaticKey viewed in place, or an owned copy (keys
 // from user code and configuration; a plain `const char*` is copied too,
-// since only StaticKey's consteval constructor proves it is a literal). Why: a request span carries a dozen
-// semantic-convention keys, four of them longer than std::string's 15-byte
-// inline buffer; as std::string each cost an allocation on the application
-// thread and a free on the exporter's (~2.5k instructions per request).
+// since only StaticKey's consteval constructor proves it is a literal). Why: a request span carries
+// a dozen semantic-convention keys, four of them longer than std::string's 15-byte inline buffer;
+// as std::string each cost an allocation on the application thread and a free on the exporter's
+// (~2.5k instructions per request).
 class AttrKey {
  public:
   AttrKey() = default;
