@@ -13,14 +13,20 @@ from pyrometer import integrations
 LIST_MODULES = "import sys; print('\\n'.join(sorted(sys.modules)))"
 
 # Top-level stdlib packages the bootstrap and the agent may load (logging, config, threads).
+# `__future__` is imported at run time by every `from __future__ import annotations` (the 3.11
+# editable install's finder loads it first, so it only shows up in a regular install);
+# `_tokenize` is the C tokenizer behind `tokenize` from 3.12; `_colorize` (traceback's) and
+# `_opcode_metadata` (opcode's) are 3.13's helpers of modules already listed; before 3.11 `re`
+# is implemented in `sre_*` (and loads `_locale` on 3.10, `heapq` through collections on 3.9).
 ALLOWED_STDLIB = {
-    "_abc", "_ast", "_collections", "_contextvars", "_functools", "_opcode", "_operator", "_sre",
-    "_json", "_string", "_thread", "_typing", "_weakref", "_weakrefset", "abc", "ast", "atexit",
+    "__future__", "_abc", "_ast", "_collections", "_colorize", "_contextvars", "_functools",
+    "_heapq", "_json", "_locale", "_opcode", "_opcode_metadata", "_operator", "_sre", "_string",
+    "_thread", "_tokenize", "_typing", "_weakref", "_weakrefset", "abc", "ast", "atexit",
     "collections", "contextlib", "contextvars", "copy", "copyreg", "dataclasses", "dis", "enum",
-    "functools", "gc", "importlib", "inspect", "itertools", "json", "keyword", "linecache",
-    "logging", "opcode", "operator", "re", "reprlib", "signal", "sitecustomize", "string",
-    "sysconfig", "textwrap", "threading", "token", "tokenize", "traceback", "types", "typing",
-    "warnings", "weakref",
+    "functools", "gc", "heapq", "importlib", "inspect", "itertools", "json", "keyword", "linecache",
+    "logging", "opcode", "operator", "re", "reprlib", "signal", "sitecustomize", "sre_compile",
+    "sre_constants", "sre_parse", "string", "sysconfig", "textwrap", "threading", "token",
+    "tokenize", "traceback", "types", "typing", "warnings", "weakref",
 }  # fmt: skip
 # Never loaded by us unless the app imports them (the issue's examples plus heavy stdlib).
 FORBIDDEN = {

@@ -64,7 +64,7 @@ def ratio(window: dict, tid: int) -> float:
 
 def test_cpu_bound_threads_wait_for_the_gil_sleepers_do_not(otlp_receiver: OtlpReceiver) -> None:
     out = run_child(CODE, otlp_receiver.endpoint)
-    assert out["supported"] is True, out["reason"]  # CPython 3.11 on Linux x86_64 here
+    assert out["supported"] is True, out["reason"]  # CPython 3.9-3.13 on Linux x86_64/arm64
     idle, busy = out["idle"], out["busy"]
     assert idle["ticks"] > 20 and busy["ticks"] > 20
     assert busy["errors"] == 0

@@ -1,53 +1,67 @@
-// GIL state readers per CPython version. 3.11: _PyRuntime.ceval.gil (struct
-// _gil_runtime_state in Include/internal/pycore_gil.h). Others: unsupported (see below).
+// GIL state readers, CPython 3.9 to 3.13: where the GIL lives per version is
+// gil_layout.h; this file reads it and maps thread states to native ids.
 #include "agent/cpython/gil_state.h"
 
 #include <Python.h>
 
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
-// The internal headers need Py_BUILD_CORE. Their C11 <stdatomic.h> branch does
-// not compile as C++, so take the GCC-builtin branch: _Py_atomic_int and
-// _Py_atomic_address then become structs of a plain int / uintptr_t with the
-// same size and alignment as the _Atomic versions the interpreter was built
-// with, so every offset below matches the real _PyRuntime.
-#undef HAVE_STD_ATOMIC
-#ifndef HAVE_BUILTIN_ATOMIC
-#define HAVE_BUILTIN_ATOMIC 1
-#endif
-#undef _PyGC_FINALIZED
-#define Py_BUILD_CORE 1
-#include "internal/pycore_runtime.h"
-#undef Py_BUILD_CORE
-#define PYROMETER_GIL_311 1
-#endif
+#include <atomic>
+#include <unordered_map>
+
+#include "agent/cpython/compat.h"
+#include "agent/cpython/gil_layout.h"
 
 namespace pyrometer::agent::cpython {
 
-#if defined(PYROMETER_GIL_311)
+#if defined(PYROMETER_GIL_LAYOUT)
 
-static_assert(sizeof(((_gil_runtime_state*)nullptr)->locked) == sizeof(int),
+using gil_layout::Gil;
+
+#if PY_VERSION_HEX < 0x030D0000
+static_assert(sizeof(((Gil*)nullptr)->locked) == sizeof(int),
               "_Py_atomic_int layout differs from int");
-static_assert(sizeof(((_gil_runtime_state*)nullptr)->last_holder) == sizeof(void*),
+static_assert(sizeof(((Gil*)nullptr)->last_holder) == sizeof(void*),
               "_Py_atomic_address layout differs from a pointer");
+#endif
 #if !defined(FORCE_SWITCHING)
-#error "3.11's pycore_gil.h defines FORCE_SWITCHING: switch_cond/switch_mutex are expected"
+#error "pycore_gil.h (3.9-3.13) defines FORCE_SWITCHING: switch_cond/switch_mutex are expected"
 #endif
 
+namespace {
+
+// Set once, by the first reading that finds the layout inconsistent: from then
+// on nothing is read (a wrong layout would give meaningless numbers).
+std::atomic<const char*> g_layout_problem{nullptr};
+std::atomic<bool> g_layout_checked{false};
+
+}  // namespace
+
 bool read_gil_state(GilSnapshot* out) {
-  _gil_runtime_state* gil = &_PyRuntime.ceval.gil;
+  if (g_layout_problem.load(std::memory_order_relaxed) != nullptr) return false;
+  const Gil* gil = gil_layout::main_gil();
+  if (gil == nullptr) return false;  // not created yet (or finalised)
+  if (!g_layout_checked.load(std::memory_order_acquire)) {
+    // Racing first readers may both check: harmless, same answer.
+    if (const char* why = gil_layout::layout_problem(gil)) {
+      g_layout_problem.store(why, std::memory_order_relaxed);
+      return false;
+    }
+    g_layout_checked.store(true, std::memory_order_release);
+  }
   // Relaxed atomic loads: the interpreter writes these with atomics (locked,
-  // last_holder) or under gil->mutex (switch_number); a torn/stale read only
-  // costs one sample's accuracy.
-  int locked = __atomic_load_n(&gil->locked._value, __ATOMIC_RELAXED);
+  // last_holder) or under gil->mutex (switch_number); a stale read only costs
+  // one sample's accuracy.
+  int locked = gil_layout::load_locked(gil);
   if (locked < 0) return false;  // -1: GIL not created yet (or destroyed)
   out->locked = locked != 0;
-  out->holder = __atomic_load_n(&gil->last_holder._value, __ATOMIC_RELAXED);
+  out->holder = gil_layout::load_holder(gil);
   out->switch_number = __atomic_load_n(&gil->switch_number, __ATOMIC_RELAXED);
   // A thread waiting for the GIL sleeps in a futex inside one of these (see
-  // take_gil()/drop_gil() in 3.11's Python/ceval_gil.h): pthread_cond_timedwait
-  // on `cond` (the 5 ms switch-interval waits), pthread_mutex_lock on `mutex`,
-  // and with FORCE_SWITCHING the dropping thread's wait on `switch_cond` for a
-  // waiter to take over (then it queues again) and `switch_mutex`.
+  // take_gil()/drop_gil() in Python/ceval_gil.{h,c}, the same in 3.9–3.13):
+  // pthread_cond_timedwait on `cond` (the 5 ms switch-interval waits),
+  // pthread_mutex_lock on `mutex`, and with FORCE_SWITCHING the dropping
+  // thread's wait on `switch_cond` for a waiter to take over (then it queues
+  // again) and `switch_mutex`. For the main interpreter the addresses never
+  // change (its GIL is inside the static _PyRuntime).
   auto range = [](const void* p, size_t n) {
     auto b = reinterpret_cast<uintptr_t>(p);
     return AddressRange{b, b + n};
@@ -58,39 +72,72 @@ bool read_gil_state(GilSnapshot* out) {
   return true;
 }
 
-const char* gil_state_unsupported_reason() { return nullptr; }
+const char* gil_state_unsupported_reason() {
+  return g_layout_problem.load(std::memory_order_relaxed);
+}
 
 #else
 
-// Not implemented, because untested on this machine (CPython 3.11 only):
-// - 3.12 moved the GIL to interp->ceval.gil (a pointer to the same
-//   struct _gil_runtime_state: interval, last_holder, locked, switch_number);
-// - 3.13+ publishes, in _PyRuntime.debug_offsets.interpreter_state
-//   (Include/internal/pycore_debug_offsets.h), the offsets of ceval_gil,
-//   gil_runtime_state, gil_runtime_state_enabled (free-threaded builds),
-//   gil_runtime_state_locked and gil_runtime_state_holder — but not
-//   switch_number, so switches/s would need the struct layout again.
-// - wait sampling needs the addresses of cond/mutex/switch_cond/switch_mutex:
-//   3.12 and 3.13 keep them in struct _gil_runtime_state after switch_number
-//   (3.13 free-threaded builds put `enabled` first), but _Py_DebugOffsets does
-//   not publish them, so each version's layout would be compiled in here.
-// Until then: "unsupported" (no pyrometer.gil.* metrics; doctor can say so).
 bool read_gil_state(GilSnapshot*) { return false; }
-const char* gil_state_unsupported_reason() {
-  return "GIL sampling is implemented for CPython 3.11 only in this build";
+const char* gil_state_unsupported_reason() { return PYROMETER_GIL_UNSUPPORTED; }
+
+#endif
+
+#if PY_VERSION_HEX < 0x030B0000
+namespace {
+
+// 3.9/3.10's PyThreadState has no native_thread_id; its thread_id is the
+// pthread_t (threading's `ident`). Threads that `threading` knows (its own,
+// the main thread, dummies for foreign threads it has seen) carry their native
+// id on the Thread object, so join on ident. Runs Python code (a property), so
+// it must finish before the thread-state list is walked: the GIL may be
+// dropped in between bytecodes. Threads `threading` does not know stay
+// unmapped (their samples count under holder 0). REQUIRES the GIL.
+std::unordered_map<unsigned long, uint64_t> native_ids_by_ident() {
+  std::unordered_map<unsigned long, uint64_t> out;
+  out[PyThread_get_thread_ident()] = PyThread_get_thread_native_id();  // the caller
+  PyObject* pending = py::take_raised_exception();
+  PyObject* name = PyUnicode_FromString("threading");
+  PyObject* threading = name != nullptr ? PyImport_GetModule(name) : nullptr;  // never imports
+  PyObject* active = threading != nullptr ? PyObject_GetAttrString(threading, "_active") : nullptr;
+  // A list copy of {ident: Thread}: the dict may change while native_id runs.
+  PyObject* items = active != nullptr && PyDict_Check(active) ? PyDict_Items(active) : nullptr;
+  for (Py_ssize_t i = 0; items != nullptr && i < PyList_GET_SIZE(items); ++i) {
+    PyObject* item = PyList_GET_ITEM(items, i);  // borrowed (ident, thread)
+    PyObject* native_id = PyObject_GetAttrString(PyTuple_GET_ITEM(item, 1), "native_id");
+    if (native_id != nullptr && PyLong_Check(native_id)) {
+      unsigned long ident = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(item, 0));
+      unsigned long long tid = PyLong_AsUnsignedLongLong(native_id);
+      if (!PyErr_Occurred()) out[ident] = tid;
+    }
+    Py_XDECREF(native_id);
+    PyErr_Clear();  // a thread we cannot map stays unmapped (holder 0), as documented
+  }
+  Py_XDECREF(items);
+  Py_XDECREF(active);
+  Py_XDECREF(threading);
+  Py_XDECREF(name);
+  PyErr_Clear();
+  py::restore_raised_exception(pending);
+  return out;
 }
 
+}  // namespace
 #endif
 
 std::vector<std::pair<uintptr_t, uint64_t>> thread_state_map() {
   std::vector<std::pair<uintptr_t, uint64_t>> out;
+#if PY_VERSION_HEX < 0x030B0000
+  std::unordered_map<unsigned long, uint64_t> native = native_ids_by_ident();
+#endif
   PyInterpreterState* interp = PyInterpreterState_Get();
   for (PyThreadState* t = PyInterpreterState_ThreadHead(interp); t != nullptr;
        t = PyThreadState_Next(t)) {
 #if PY_VERSION_HEX >= 0x030B0000
     out.emplace_back(reinterpret_cast<uintptr_t>(t), static_cast<uint64_t>(t->native_thread_id));
 #else
-    out.emplace_back(reinterpret_cast<uintptr_t>(t), static_cast<uint64_t>(t->thread_id));
+    auto it = native.find(t->thread_id);
+    if (it != native.end()) out.emplace_back(reinterpret_cast<uintptr_t>(t), it->second);
 #endif
   }
   return out;
