@@ -21,7 +21,7 @@ APT_PACKAGES := build-essential cmake ninja-build pkg-config git curl \
   clang libclang-rt-14-dev clang-format clang-tidy \
   redis-server postgresql sqlite3 wrk prometheus valgrind
 
-.PHONY: all deps venv build test test-cpp test-python run-ctest run-pytest fuzz fuzz-run bench lint format demo clean
+.PHONY: all deps venv build test test-cpp test-python test-pythons run-ctest run-pytest fuzz fuzz-run bench lint format demo clean
 all: build
 
 # Installs only what is missing, so it is cheap when everything is there.
@@ -82,6 +82,24 @@ test: build
 	$(MAKE) --no-print-directory run-ctest
 	$(MAKE) --no-print-directory fuzz-run
 	$(MAKE) --no-print-directory run-pytest
+	$(MAKE) --no-print-directory test-pythons
+
+# The unit tests again on the oldest and newest supported CPython, built as a
+# user installs it (a wheel in its own venv, tests importing the installed
+# package): version shims and the per-version GIL layouts are only proven by
+# running them. Interpreters come from pyenv when the machine has them.
+OTHER_PYTHONS ?= $(firstword $(wildcard /root/.pyenv/versions/3.9.*/bin/python3)) \
+  $(firstword $(wildcard /root/.pyenv/versions/3.13.*/bin/python3))
+test-pythons: deps
+	@if [ -z "$(strip $(OTHER_PYTHONS))" ]; then echo "test-pythons: no other CPython found"; fi
+	@for py in $(OTHER_PYTHONS); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); env=build/venv-$$v; \
+	  echo "== CPython $$v: build and unit tests ($$env)"; \
+	  test -x $$env/bin/python || $$py -m venv $$env; \
+	  $$env/bin/python -m pip install -q --upgrade pip; \
+	  $$env/bin/python -m pip install -q '.[test]'; \
+	  (cd $$env && bin/python -m pytest -q -p no:cacheprovider $(CURDIR)/tests/unit); \
+	done
 
 bench: build
 	@for b in $(BUILD)/bench/*_bench; do echo "== $$b"; $$b --benchmark_min_time=0.5; done
