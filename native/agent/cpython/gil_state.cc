@@ -99,22 +99,33 @@ std::unordered_map<unsigned long, uint64_t> native_ids_by_ident() {
   PyObject* pending = py::take_raised_exception();
   PyObject* name = PyUnicode_FromString("threading");
   PyObject* threading = name != nullptr ? PyImport_GetModule(name) : nullptr;  // never imports
-  PyObject* active = threading != nullptr ? PyObject_GetAttrString(threading, "_active") : nullptr;
-  // A list copy of {ident: Thread}: the dict may change while native_id runs.
-  PyObject* items = active != nullptr && PyDict_Check(active) ? PyDict_Items(active) : nullptr;
-  for (Py_ssize_t i = 0; items != nullptr && i < PyList_GET_SIZE(items); ++i) {
-    PyObject* item = PyList_GET_ITEM(items, i);  // borrowed (ident, thread)
-    PyObject* native_id = PyObject_GetAttrString(PyTuple_GET_ITEM(item, 1), "native_id");
-    if (native_id != nullptr && PyLong_Check(native_id)) {
-      unsigned long ident = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(item, 0));
-      unsigned long long tid = PyLong_AsUnsignedLongLong(native_id);
-      if (!PyErr_Occurred()) out[ident] = tid;
+  // `_active` ({ident: Thread}) and `_limbo` ({Thread: Thread}): a thread leaves
+  // `_limbo` for `_active` only after Thread.start() has returned (3.9/3.10's
+  // _bootstrap_inner sets _started first), but its ident and native_id are
+  // already set, so a map built right after start() must read both.
+  for (const char* registry : {"_active", "_limbo"}) {
+    PyObject* dict = threading != nullptr ? PyObject_GetAttrString(threading, registry) : nullptr;
+    // A list copy of the threads: the dict may change while the properties run.
+    PyObject* threads = dict != nullptr && PyDict_Check(dict) ? PyDict_Values(dict) : nullptr;
+    for (Py_ssize_t i = 0; threads != nullptr && i < PyList_GET_SIZE(threads); ++i) {
+      PyObject* thread = PyList_GET_ITEM(threads, i);  // borrowed
+      PyObject* ident = PyObject_GetAttrString(thread, "ident");
+      PyObject* native_id =
+          ident != nullptr ? PyObject_GetAttrString(thread, "native_id") : nullptr;
+      if (ident != nullptr && PyLong_Check(ident) && native_id != nullptr &&
+          PyLong_Check(native_id)) {
+        unsigned long key = PyLong_AsUnsignedLong(ident);
+        unsigned long long tid = PyLong_AsUnsignedLongLong(native_id);
+        if (!PyErr_Occurred()) out[key] = tid;
+      }
+      Py_XDECREF(native_id);
+      Py_XDECREF(ident);
+      PyErr_Clear();  // a thread we cannot map stays unmapped (holder 0), as documented
     }
-    Py_XDECREF(native_id);
-    PyErr_Clear();  // a thread we cannot map stays unmapped (holder 0), as documented
+    Py_XDECREF(threads);
+    Py_XDECREF(dict);
+    PyErr_Clear();
   }
-  Py_XDECREF(items);
-  Py_XDECREF(active);
   Py_XDECREF(threading);
   Py_XDECREF(name);
   PyErr_Clear();
