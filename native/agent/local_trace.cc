@@ -37,7 +37,7 @@ bool LocalTrace::add_root_attribute(std::string_view key, AttrValue&& value,
   if (current_fork_generation != fork_generation_) return false;
   std::lock_guard<std::mutex> lock(mu_);
   if (root_ended_) return false;
-  return upsert_attribute(root_attrs_, key, std::move(value));
+  return upsert_copied_attribute(root_attrs_, key, std::move(value));
 }
 
 void LocalTrace::end_span(SpanRecord&& span, Pipeline* out, uint64_t current_fork_generation) {
@@ -101,7 +101,8 @@ KeepReason LocalTrace::end_root(SpanRecord&& root, Pipeline* out,
     std::lock_guard<std::mutex> lock(mu_);
     root_ended_ = true;
     spans.swap(spans_);
-    for (Attribute& a : root_attrs_) upsert_attribute(root.attributes, a.key, std::move(a.value));
+    for (Attribute& a : root_attrs_)
+      upsert_copied_attribute(root.attributes, a.key, std::move(a.value));
     root_attrs_.clear();
     const bool error = error_ || root.status_code == common::otlp::StatusCode::kError;
     const bool insight = insight_ || has_insight(root);

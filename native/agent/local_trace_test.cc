@@ -277,7 +277,7 @@ TEST(SpanRulesTest, UpsertReplacesAndLimits) {
   ASSERT_EQ(attrs.size(), 1u);
   EXPECT_EQ(std::get<int64_t>(attrs[0].value), 2);
   for (size_t i = attrs.size(); i < kMaxAttributesPerSpan; ++i) {
-    EXPECT_TRUE(upsert_attribute(attrs, "k" + std::to_string(i), AttrValue(true)));
+    EXPECT_TRUE(upsert_copied_attribute(attrs, "k" + std::to_string(i), AttrValue(true)));
   }
   EXPECT_FALSE(upsert_attribute(attrs, "one-too-many", AttrValue(true)));
   EXPECT_TRUE(upsert_attribute(attrs, "k", AttrValue(int64_t{3})));  // replacing still works

@@ -199,7 +199,7 @@ int add_one(std::vector<Attribute>& attrs, PyObject* key, PyObject* value) {
   AttrValue v;
   if (k == nullptr) PyErr_Clear();
   if (k == nullptr || !to_attr_value(value, &v) ||
-      !upsert_attribute(attrs, std::string_view(k, static_cast<size_t>(n)), std::move(v))) {
+      !upsert_copied_attribute(attrs, std::string_view(k, static_cast<size_t>(n)), std::move(v))) {
     tracer_counters().attributes_dropped.fetch_add(1, std::memory_order_relaxed);
   }
   return 0;

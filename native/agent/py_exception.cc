@@ -146,7 +146,7 @@ int record_exception(PySpan* s, PyObject* exc, PyObject* extra, bool escaped) {
     SpanRecord& rec = s->rec;
     if (apply_exception(rec, std::move(ce), now)) {
       for (Attribute& a : extra_attrs) {
-        upsert_attribute(rec.events.back().attributes, a.key, std::move(a.value));
+        upsert_copied_attribute(rec.events.back().attributes, a.key, std::move(a.value));
       }
     }
   }

@@ -133,7 +133,8 @@ PyObject* span_set_attribute(PyObject* self, PyObject* const* args, Py_ssize_t n
   bool ok = to_attr_value(args[1], &value);
   if (ok) {
     PYROMETER_BEGIN_CRITICAL(self)
-    ok = live(s) && upsert_attribute(s->rec.attributes, std::string_view(key, n), std::move(value));
+    ok = live(s) &&
+         upsert_copied_attribute(s->rec.attributes, std::string_view(key, n), std::move(value));
     PYROMETER_END_CRITICAL()
   }
   if (!ok) tracer_counters().attributes_dropped.fetch_add(1, std::memory_order_relaxed);

@@ -8,31 +8,34 @@ namespace pyrometer::agent {
 
 namespace {
 
-// Finds `text` or appends a slot for it (keyed by make_key()); nullptr when full.
+// upsert_attribute's rule, the key made by make_key() only when inserted.
 template <typename MakeKey>
-AttrValue* find_or_add(std::vector<Attribute>& attrs, std::string_view text, MakeKey make_key) {
+bool upsert(std::vector<Attribute>& attrs, std::string_view text, MakeKey make_key,
+            AttrValue&& value) {
   for (Attribute& a : attrs) {
-    if (a.key == text) return &a.value;
+    if (a.key == text) {
+      a.value = std::move(value);
+      return true;
+    }
   }
-  if (attrs.size() >= kMaxAttributesPerSpan) return nullptr;
+  if (attrs.size() >= kMaxAttributesPerSpan) return false;
   Attribute& a = attrs.emplace_back();  // in place: no temporary to move and destroy
   a.key = make_key();
-  return &a.value;
+  a.value = std::move(value);
+  return true;
 }
 
 }  // namespace
 
 bool upsert_attribute(std::vector<Attribute>& attrs, StaticKey key, AttrValue&& value) {
-  AttrValue* slot = find_or_add(attrs, key.text, [&] { return AttrKey(key); });
-  if (slot != nullptr) *slot = std::move(value);
-  return slot != nullptr;
+  return upsert(
+      attrs, key.text, [&] { return AttrKey(key); }, std::move(value));
 }
 
 bool upsert_copied_attribute(std::vector<Attribute>& attrs, std::string_view key,
                              AttrValue&& value) {
-  AttrValue* slot = find_or_add(attrs, key, [&] { return AttrKey(key); });
-  if (slot != nullptr) *slot = std::move(value);
-  return slot != nullptr;
+  return upsert(
+      attrs, key, [&] { return AttrKey(key); }, std::move(value));
 }
 
 bool append_event(std::vector<EventRecord>& events, EventRecord&& event) {
@@ -43,8 +46,8 @@ bool append_event(std::vector<EventRecord>& events, EventRecord&& event) {
 
 void apply_pending_keep_reason(SpanRecord& span) {
   if (span.pending_keep_reason.empty()) return;
-  upsert_attribute(span.attributes, kKeepReasonKey,
-                   AttrValue(std::string(span.pending_keep_reason)));
+  upsert_copied_attribute(span.attributes, kKeepReasonKey,
+                          AttrValue(std::string(span.pending_keep_reason)));
   span.pending_keep_reason = {};
 }
 

@@ -4,8 +4,6 @@
 
 #include <cstddef>
 #include <string_view>
-#include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "agent/span_record.h"
@@ -25,16 +23,11 @@ inline constexpr std::string_view kKeepReasonKey = "pyrometer.keep_reason";
 // Sets `key` to `value`, replacing an existing value (last write wins, as in
 // OTel). Returns false, changing nothing, when the key is new and the span
 // already has kMaxAttributesPerSpan attributes (the caller counts the drop).
-// A string literal key is kept as a StaticKey; any other key is copied.
+// A literal key is kept as a StaticKey (viewed, never copied); any other key
+// goes through upsert_copied_attribute, copied when it is inserted.
 bool upsert_attribute(std::vector<Attribute>& attrs, StaticKey key, AttrValue&& value);
 bool upsert_copied_attribute(std::vector<Attribute>& attrs, std::string_view key,
                              AttrValue&& value);
-template <typename Key>
-requires(std::is_convertible_v<const Key&, std::string_view> &&
-         !std::is_array_v<Key>) bool upsert_attribute(std::vector<Attribute>& attrs, const Key& key,
-                                                      AttrValue&& value) {
-  return upsert_copied_attribute(attrs, std::string_view(key), std::move(value));
-}
 
 // Appends an event; false when kMaxEventsPerSpan is reached (caller counts).
 bool append_event(std::vector<EventRecord>& events, EventRecord&& event);
