@@ -1,6 +1,7 @@
 // The HTTP server request span, shared by the entry points that build it:
-// start_asgi_span/finish_http_span (py_http_server.cc) and the native ASGI
-// call wrapper (py_asgi_call.cc). Binding layer: needs the interpreter.
+// started in py_http_server.cc, named and finished in py_http_route.cc, used
+// by the Python-facing functions there and by the native ASGI/WSGI wrappers
+// (py_asgi.h, py_wsgi_call.cc). Binding layer: needs the interpreter.
 #pragma once
 
 #include <Python.h>

@@ -95,6 +95,22 @@ inline std::string_view utf8_view(PyObject* o) {
   return {text, static_cast<size_t>(n)};
 }
 
+// The UTF-8 text of a str (or of str(v)) copied into *out; false, *out
+// unchanged, when it has none.
+inline bool text_of(PyObject* v, std::string* out) {
+  PyObject* s = PyUnicode_Check(v) ? Py_NewRef(v) : PyObject_Str(v);
+  if (s == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  Py_ssize_t n;
+  const char* p = PyUnicode_AsUTF8AndSize(s, &n);
+  if (p != nullptr) out->assign(p, static_cast<size_t>(n));
+  Py_DECREF(s);
+  if (p == nullptr) PyErr_Clear();
+  return p != nullptr;
+}
+
 // An interned str for a name the binding compares against, made at module
 // registration; throws nanobind::python_error on failure.
 inline PyObject* intern_name(const char* s) {
