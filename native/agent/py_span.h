@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/cpython/compat.h"  // Py_NewRef on 3.9
 #include "agent/local_trace.h"
 #include "agent/span_record.h"
 
