@@ -114,6 +114,9 @@ class ExportQueue {
     return take(max_units, 0, out);
   }
 
+  // As pop_batch, without draining the stages: only items already queued.
+  size_t pop_queued(size_t max_units, std::vector<T>* out) { return take(max_units, 0, out); }
+
   // As pop_batch, but only when a full batch is queued already: at least
   // full_units(max_units) units, not counting the stages, which are left
   // alone. Returns 0, taking nothing, otherwise. The exporter's path when

@@ -85,6 +85,22 @@ TEST(ExportQueueTest, StageJoinsTheQueueWhenFullAsOneItem) {
   EXPECT_EQ(out[0].front(), 0);
 }
 
+TEST(ExportQueueTest, PopQueuedLeavesTheStages) {
+  ExportQueue<IntBatch> q(1000, 1 << 20);
+  q.push(IntBatch{1, 2}, 2, 1);
+  stage_one(q, 3);
+  std::vector<IntBatch> out;
+  EXPECT_EQ(q.pop_queued(100, &out), 2u);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], (IntBatch{1, 2}));
+  out.clear();
+  EXPECT_EQ(q.pop_queued(100, &out), 0u);  // the staged value stays with its thread
+  EXPECT_EQ(q.units(), 1u);
+  std::vector<int> values;
+  EXPECT_EQ(pop_all(q, &values), 1u);
+  EXPECT_EQ(values, (std::vector<int>{3}));
+}
+
 TEST(ExportQueueTest, PopFullBatchTakesOnlyAFullQueuedBatchAndLeavesStages) {
   ExportQueue<IntBatch> q(1000, 1 << 20);
   const int k = static_cast<int>(q.stage_units());

@@ -27,6 +27,40 @@ bool retryable(int status) {
   return status == 429 || status == 502 || status == 503 || status == 504;
 }
 
+// The batches of one export cycle, popped one at a time. All: every thread's
+// stage joins the queue once, when the cycle starts, and the cycle sends the
+// units queued then, never what arrives while it sends: chasing arrivals
+// turned each timer tick under steady load into an endless stream of small
+// requests, each splitting the producers' stages. Otherwise: full batches,
+// while there are some.
+template <typename Queue, typename Batch>
+class CycleBatches {
+ public:
+  CycleBatches(Queue* queue, size_t max_batch, bool all)
+      : queue_(queue), max_batch_(max_batch), all_(all) {
+    if (all_) {
+      queue_->drain_stages();
+      remaining_ = queue_->units();
+    }
+  }
+  // Pops the next batch into *out; returns its units, 0 when the cycle is done.
+  size_t next(Batch* out) {
+    if (!all_) return queue_->pop_full_batch(max_batch_, out);
+    if (remaining_ == 0) return 0;
+    const size_t n = queue_->pop_queued(std::min(max_batch_, remaining_), out);
+    remaining_ -= std::min(n, remaining_);
+    return n;
+  }
+  // Units the cycle should have sent but has not popped (it was cut short).
+  size_t left() const { return remaining_; }
+
+ private:
+  Queue* queue_;
+  const size_t max_batch_;
+  const bool all_;
+  size_t remaining_ = 0;
+};
+
 }  // namespace
 
 Exporter::Exporter(ExporterConfig cfg, const SharedResource* resource, TraceQueue* traces,
@@ -182,7 +216,9 @@ void Exporter::run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (flushing) {
         flush_done_ = gen;
-        last_cycle_ok_ = ok && traces_->units() == 0 && logs_->units() == 0;
+        // What arrived during the cycle is the next one's: under steady load
+        // the queues are never empty, and a flush still did its job.
+        last_cycle_ok_ = ok;
       }
     }
     cv_->notify_all();
@@ -194,12 +230,9 @@ void Exporter::run() {
 bool Exporter::export_traces(SteadyTime deadline, Drain drain) {
   bool ok = true;
   std::vector<Trace> batch;
-  auto pop = [&] {
-    return drain == Drain::kAll ? traces_->pop_batch(cfg_.max_batch_spans, &batch)
-                                : traces_->pop_full_batch(cfg_.max_batch_spans, &batch);
-  };
-  // Send what is queued now, batch by batch, until none (or no full one) is left.
-  while (pop() > 0) {
+  CycleBatches<TraceQueue, std::vector<Trace>> batches(traces_, cfg_.max_batch_spans,
+                                                       drain == Drain::kAll);
+  while (batches.next(&batch) > 0) {
     size_t spans = 0;
     for (const Trace& t : batch) spans += t.size();
     bool sent = false;
@@ -222,7 +255,7 @@ bool Exporter::export_traces(SteadyTime deadline, Drain drain) {
     recycle(&batch);
     if (Clock::now() >= deadline) break;
   }
-  return ok;
+  return ok && batches.left() == 0;
 }
 
 void Exporter::recycle(std::vector<Trace>* batch) {
@@ -239,11 +272,9 @@ void Exporter::recycle(std::vector<Trace>* batch) {
 bool Exporter::export_logs(SteadyTime deadline, Drain drain) {
   bool ok = true;
   std::vector<LogRecordData> batch;
-  auto pop = [&] {
-    return drain == Drain::kAll ? logs_->pop_batch(cfg_.max_batch_logs, &batch)
-                                : logs_->pop_full_batch(cfg_.max_batch_logs, &batch);
-  };
-  while (pop() > 0) {
+  CycleBatches<LogQueue, std::vector<LogRecordData>> batches(logs_, cfg_.max_batch_logs,
+                                                             drain == Drain::kAll);
+  while (batches.next(&batch) > 0) {
     bool sent = false;
     if (urls_ok_[2]) {
       std::string body;
@@ -264,7 +295,7 @@ bool Exporter::export_logs(SteadyTime deadline, Drain drain) {
     batch.clear();
     if (Clock::now() >= deadline) break;
   }
-  return ok;
+  return ok && batches.left() == 0;
 }
 
 bool Exporter::export_metrics(SteadyTime deadline) {

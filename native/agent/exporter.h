@@ -113,8 +113,8 @@ class Exporter {
   enum class Signal { kTraces, kMetrics, kLogs };
 
   void run();
-  // Which queued items a cycle sends: everything (timer, flush, shutdown),
-  // or only full batches (woken by producers that filled one; the rest waits
+  // Which queued items a cycle sends: everything queued when it starts
+  // (timer, flush, shutdown; not what arrives meanwhile), or only full batches (woken by producers that filled one; the rest waits
   // for a full batch or the timer, as in OTel's batch span processor).
   enum class Drain { kAll, kFullBatches };
   bool export_traces(SteadyTime deadline, Drain drain);
