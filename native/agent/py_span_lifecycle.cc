@@ -39,6 +39,8 @@ uint64_t nonzero_random() {
   while (v == 0);
   return v;
 }
+// `v`, or a fresh non-zero draw when `v` is zero (unset, or a 2^-64 draw).
+uint64_t nonzero(uint64_t v) { return v != 0 ? v : nonzero_random(); }
 
 }  // namespace
 
@@ -112,6 +114,7 @@ void start_span(PySpan* s) {
   s->parent = nullptr;
   if (parent == nullptr) parent = current_span_new_ref();
   SpanRecord& rec = s->rec;
+  uint64_t new_ids[3] = {0, 0, 0};
   if (parent != nullptr && is_span(parent) && reinterpret_cast<PySpan*>(parent)->trace) {
     PySpan* p = reinterpret_cast<PySpan*>(parent);
     std::memcpy(rec.trace_id, p->rec.trace_id, 16);
@@ -136,8 +139,9 @@ void start_span(PySpan* s) {
       rec.parent_is_remote = true;
       ps = (remote->flags & 1) ? ParentState::kRemoteSampled : ParentState::kRemoteNotSampled;
     } else {
-      store_be64(nonzero_random(), rec.trace_id);
-      store_be64(common::random_u64(), rec.trace_id + 8);
+      common::random_fill(new_ids, 3);  // a new trace: its id and the root's span id
+      store_be64(nonzero(new_ids[0]), rec.trace_id);
+      store_be64(new_ids[1], rec.trace_id + 8);
     }
     const TracerConfig config = tracer_config();
     const bool sampled = config.sampler.should_sample(rec.trace_id, ps);
@@ -151,7 +155,7 @@ void start_span(PySpan* s) {
     s->is_local_root = true;
   }
   Py_XDECREF(parent);
-  const uint64_t span_id = nonzero_random();
+  const uint64_t span_id = nonzero(new_ids[2]);  // drawn here unless a new trace drew it
   store_be64(span_id, rec.span_id);
   if (s->is_local_root) s->root_span_id = span_id;
   s->start_mono = common::monotonic_nano();

@@ -53,9 +53,11 @@ struct SlotReleaser {
 };
 thread_local SlotReleaser t_releaser;
 
-Slot* acquire_slot() {
-  if (t_slot.slot != nullptr) return t_slot.slot;
-  if (t_slot.overflowed) return nullptr;
+// Gives the calling thread a slot if it has none (t_slot.slot stays null on
+// overflow); returns &t_slot. Out of line: the callers' fast path keeps the
+// one TLS address it looked up (GCC re-computes it after a call).
+[[gnu::noinline]] ThreadSlot* acquire_slot() {
+  if (t_slot.slot != nullptr || t_slot.overflowed) return &t_slot;
   const pid_t me = static_cast<pid_t>(syscall(SYS_gettid));
   for (Slot& s : g_slots) {
     pid_t expected = 0;
@@ -63,12 +65,12 @@ Slot* acquire_slot() {
         s.tid.compare_exchange_strong(expected, me, std::memory_order_acq_rel)) {
       t_slot.slot = &s;
       (void)&t_releaser;  // registers the release at thread exit
-      return &s;
+      return &t_slot;
     }
   }
   t_slot.overflowed = true;
   g_overflow.fetch_add(1, std::memory_order_relaxed);
-  return nullptr;
+  return &t_slot;
 }
 
 void write_slot(Slot* s, uint64_t hi, uint64_t lo, uint64_t span, uint64_t route) {
@@ -106,11 +108,15 @@ bool read_slot(const Slot& s, ThreadRoot* out) {
 }  // namespace
 
 void publish_thread_root(const uint8_t trace_id[16], uint64_t root_span_id, uint64_t route_id) {
-  if (t_slot.published_span_id == root_span_id && t_slot.slot != nullptr) return;
-  Slot* s = acquire_slot();
-  if (s == nullptr) return;
-  write_slot(s, load_be64(trace_id), load_be64(trace_id + 8), root_span_id, route_id);
-  t_slot.published_span_id = root_span_id;
+  ThreadSlot* ts = &t_slot;
+  if (ts->slot == nullptr) {
+    ts = acquire_slot();
+    if (ts->slot == nullptr) return;
+  } else if (ts->published_span_id == root_span_id) {
+    return;
+  }
+  write_slot(ts->slot, load_be64(trace_id), load_be64(trace_id + 8), root_span_id, route_id);
+  ts->published_span_id = root_span_id;
 }
 
 void publish_thread_route(uint64_t root_span_id, uint64_t route_id) {

@@ -73,22 +73,29 @@ void fill_seed(uint64_t out[4]) {
   if ((out[0] | out[1] | out[2] | out[3]) == 0) out[0] = 0x9e3779b97f4a7c15ull;
 }
 
-[[gnu::noinline]] void seed_this_thread(uint64_t generation) {
+// Seeds the calling thread's generator; returns it. Out of line and cold: the
+// callers' fast path is one TLS address lookup, reused after this returns
+// (GCC re-computes a thread_local's address after a call rather than keep it).
+[[gnu::noinline, gnu::cold]] ThreadRng* seeded_rng(uint64_t generation) {
   if (!g_atfork_registered.exchange(true, std::memory_order_acq_rel)) {
     // Failure (ENOMEM) leaves only the agent's own hook; nothing else to do.
     (void)pthread_atfork(nullptr, nullptr, &atfork_child);
   }
   fill_seed(tl_rng.s);
   tl_rng.generation = generation;
+  return &tl_rng;
 }
 
-}  // namespace
-
-uint64_t random_u64() {
-  ThreadRng& rng = tl_rng;
+// This thread's generator, seeded for the current fork generation.
+inline ThreadRng* thread_rng() {
+  ThreadRng* rng = &tl_rng;
   const uint64_t generation = g_generation.load(std::memory_order_relaxed);
-  if (__builtin_expect(rng.generation != generation, 0)) seed_this_thread(generation);
-  uint64_t* s = rng.s;
+  if (__builtin_expect(rng->generation != generation, 0)) rng = seeded_rng(generation);
+  return rng;
+}
+
+// xoshiro256** on the thread's state (Xoshiro256::next, without the copy).
+inline uint64_t next(uint64_t* s) {
   const uint64_t result = ((s[1] * 5) << 7 | (s[1] * 5) >> 57) * 9;
   const uint64_t t = s[1] << 17;
   s[2] ^= s[0];
@@ -98,6 +105,15 @@ uint64_t random_u64() {
   s[2] ^= t;
   s[3] = (s[3] << 45) | (s[3] >> 19);
   return result;
+}
+
+}  // namespace
+
+uint64_t random_u64() { return next(thread_rng()->s); }
+
+void random_fill(uint64_t* out, size_t n) {
+  uint64_t* s = thread_rng()->s;
+  for (size_t i = 0; i < n; ++i) out[i] = next(s);
 }
 
 void reseed_after_fork() { g_generation.fetch_add(1, std::memory_order_relaxed); }

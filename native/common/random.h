@@ -2,6 +2,7 @@
 // from the kernel (getrandom) per thread, re-seeded in forked children.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace pyrometer::common {
@@ -46,6 +47,9 @@ uint64_t splitmix64(uint64_t* state);
 // pid, tid and addresses if the kernel pool is not ready), so no locks and no
 // shared cache lines. Never blocks, never fails, async-signal-unsafe.
 uint64_t random_u64();
+// out[0..n) = n successive random_u64() values, for the price of one call
+// (a new trace needs three: trace id and root span id).
+void random_fill(uint64_t* out, size_t n);
 
 // Marks every thread's generator stale so that its next random_u64() re-seeds
 // from the kernel. Call it in a forked child before it makes any id: without

@@ -56,6 +56,20 @@ TEST(RandomTest, NoRepeatsAndBalancedBits) {
   EXPECT_NEAR(share, 0.5, 0.002);
 }
 
+TEST(RandomTest, FillContinuesTheThreadsStream) {
+  // Same generator as random_u64(): a fill and single draws never repeat each
+  // other, and a fill of n gives n distinct values.
+  std::set<uint64_t> seen;
+  uint64_t ids[3];
+  for (int i = 0; i < 10000; ++i) {
+    random_fill(ids, 3);
+    for (uint64_t v : ids) seen.insert(v);
+    seen.insert(random_u64());
+  }
+  EXPECT_EQ(seen.size(), 40000u);
+  random_fill(ids, 0);  // nothing to fill: no effect, no crash
+}
+
 TEST(RandomTest, ThreadsGetIndependentStreams) {
   constexpr int kThreads = 4, kPer = 1000;
   std::vector<std::vector<uint64_t>> out(kThreads);
