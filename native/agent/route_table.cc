@@ -5,16 +5,25 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 namespace pyrometer::agent {
 namespace {
 
+// Transparent, so a lookup by string_view builds no std::string (one
+// allocation per request otherwise: every request span interns its route).
+struct RouteHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
 struct Table {
   std::mutex mu;
-  std::unordered_map<std::string, uint32_t> ids;  // guarded by mu
+  std::unordered_map<std::string, uint32_t, RouteHash, std::equal_to<>> ids;  // guarded by mu
   std::vector<std::string> names{std::string()};  // guarded by mu; [0] = unknown
   std::atomic<uint64_t> overflow{0};
 };
@@ -43,7 +52,7 @@ uint32_t intern_route(std::string_view route) {
   if (route.empty()) return 0;
   Table& t = table();
   std::lock_guard<std::mutex> lock(t.mu);
-  auto it = t.ids.find(std::string(route));
+  auto it = t.ids.find(route);
   if (it != t.ids.end()) return it->second;
   if (t.names.size() > kMaxRoutes) {
     t.overflow.fetch_add(1, std::memory_order_relaxed);
