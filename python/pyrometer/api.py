@@ -342,7 +342,7 @@ def detach(token: Any) -> None:
 
 
 def flush(timeout: float = 2.0) -> bool:
-    """Exports what is queued, waiting at most ``timeout`` seconds. True if all was sent."""
+    """Exports what is queued now, waiting at most ``timeout`` seconds. True if all was sent."""
     if _native is None:
         return True
     return bool(_native.flush(float(timeout)))

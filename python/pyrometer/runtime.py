@@ -187,7 +187,7 @@ def drain_messages() -> None:
 
 
 def flush(timeout: float = 2.0) -> bool:
-    """Exports everything queued (traces, logs, metrics); True when drained within timeout."""
+    """Exports everything queued now (traces, logs, metrics); True when sent within timeout."""
     native = sys.modules.get("pyrometer._native")
     if not _started or native is None:
         return False
