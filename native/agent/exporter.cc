@@ -2,6 +2,7 @@
 // full batch), sends OTLP/HTTP protobuf+gzip with bounded retries.
 #include "agent/exporter.h"
 
+#include <pthread.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -177,6 +178,8 @@ void Exporter::reset_in_child() {
 }
 
 void Exporter::run() {
+  // Named (at most 15 characters), so `top -H` and /proc/<pid>/task/*/comm tell it from the app's.
+  pthread_setname_np(pthread_self(), "pyrometer-exp");
   auto next_export = Clock::now() + cfg_.export_interval;
   auto next_metrics = Clock::now() + cfg_.metrics_interval;
   for (;;) {

@@ -2,6 +2,7 @@
 // under a mutex that only this thread and occasional readers take.
 #include "agent/gil_sampler.h"
 
+#include <pthread.h>
 #include <time.h>
 
 #include <algorithm>
@@ -151,6 +152,8 @@ bool GilSampler::sample_once(double dt_s, uint32_t weight) {
 }
 
 void GilSampler::run() {
+  // Named (at most 15 characters), so `top -H` and /proc/<pid>/task/*/comm tell it from the app's.
+  pthread_setname_np(pthread_self(), "pyrometer-gil");
   auto now_ns = [] {
     timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
