@@ -114,8 +114,9 @@ class Exporter {
 
   void run();
   // Which queued items a cycle sends: everything queued when it starts
-  // (timer, flush, shutdown; not what arrives meanwhile), or only full batches (woken by producers that filled one; the rest waits
-  // for a full batch or the timer, as in OTel's batch span processor).
+  // (timer, flush, shutdown; not what arrives meanwhile), or only full batches (woken by producers
+  // that filled one; the rest waits for a full batch or the timer, as in OTel's batch span
+  // processor).
   enum class Drain { kAll, kFullBatches };
   bool export_traces(SteadyTime deadline, Drain drain);
   bool export_logs(SteadyTime deadline, Drain drain);
