@@ -14,29 +14,6 @@
 namespace pyrometer::agent::py {
 namespace {
 
-bool utf8(PyObject* str, std::string* out) {
-  Py_ssize_t n;
-  const char* text = PyUnicode_AsUTF8AndSize(str, &n);
-  if (text == nullptr) {
-    PyErr_Clear();
-    return false;
-  }
-  out->assign(text, static_cast<size_t>(n));
-  return true;
-}
-
-// str(value), for values that have no attribute type of their own.
-bool stringify(PyObject* value, std::string* out) {
-  PyObject* text = PyObject_Str(value);
-  if (text == nullptr) {
-    PyErr_Clear();
-    return false;
-  }
-  bool ok = utf8(text, out);
-  Py_DECREF(text);
-  return ok;
-}
-
 // Scalar conversion; `kind` reports which alternative was produced (0 str,
 // 1 int, 2 float, 3 bool) so sequences can check they are homogeneous.
 bool to_scalar(PyObject* v, AttrScalar* out, int* kind) {
@@ -58,15 +35,9 @@ bool to_scalar(PyObject* v, AttrScalar* out, int* kind) {
     *out = PyFloat_AS_DOUBLE(v);
     *kind = 2;
     return true;
-  } else if (PyUnicode_Check(v)) {
-    std::string s;
-    if (!utf8(v, &s)) return false;
-    *out = std::move(s);
-    *kind = 0;
-    return true;
   }
-  std::string s;
-  if (!stringify(v, &s)) return false;
+  std::string s;  // a str, an int beyond int64 (its digits), or str() of anything else
+  if (!text_of(v, &s)) return false;
   *out = std::move(s);
   *kind = 0;
   return true;
@@ -81,7 +52,7 @@ std::string scalar_text(const AttrScalar& v) {
     case 2: {
       PyObject* f = PyFloat_FromDouble(std::get<double>(v));
       std::string out;
-      if (f != nullptr && !stringify(f, &out)) out = std::to_string(std::get<double>(v));
+      if (f != nullptr && !text_of(f, &out)) out = std::to_string(std::get<double>(v));
       Py_XDECREF(f);
       return out;
     }
