@@ -117,7 +117,7 @@ def test_a_cycle_under_steady_load_sends_what_was_queued_and_stops(
         otlp_receiver.endpoint,
     )
     assert out["flushed"] is True
-    assert out["stats"]["sent_spans"] == out["emitted"] > 1000
+    assert out["stats"]["sent_spans"] == out["emitted"] > 300  # a few per round trip at least
     assert len(otlp_receiver.spans()) == out["emitted"]
     posts = [r for r in otlp_receiver.requests if r.path == "/v1/traces"]
     ticks = out["elapsed"] / 0.05
