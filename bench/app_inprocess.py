@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -290,11 +289,7 @@ UNITS_PER_REQUEST = {"statement": 10}  # its "request" is 10 statements (see sta
 def setup() -> None:
     """Writes the apps to a temp dir, makes it the working directory, starts the agent."""
     work = Path(tempfile.mkdtemp(prefix="pyrometer-inprocess-"))
-    (work / "flask_bench.py").write_text(textwrap.dedent(apps.FLASK_APP))
-    (work / "fastapi_bench.py").write_text(textwrap.dedent(apps.FASTAPI_APP))
-    (work / "templates").mkdir()
-    (work / "templates" / "customer.html").write_text(apps.CUSTOMER_TEMPLATE)
-    apps.make_db(work / "bench.db")
+    apps.write_apps(work)
     os.environ["BENCH_DB"] = str(work / "bench.db")
     os.chdir(work)
     sys.path.insert(0, str(work))

@@ -20,7 +20,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -33,26 +32,12 @@ import app_throughput as apps  # noqa: E402
 Sample = tuple[int, int, int, int, int]
 
 
-def tree_pids(root: int) -> list[int]:
-    pids, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        try:
-            for task in os.listdir(f"/proc/{pid}/task"):
-                children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
-                todo.extend(int(c) for c in children)
-        except OSError:
-            continue
-    return pids
-
-
 def thread_samples(root: int) -> dict[tuple[int, str], Sample]:
     """Per (tid, role) counters of every thread under ``root``. The role is ``p<n>:`` (the
     process's place in the tree: p0 the root, e.g. gunicorn's arbiter, p1 its first child) and
     the thread's name, or "main" for the process's first thread."""
     out: dict[tuple[int, str], Sample] = {}
-    for index, pid in enumerate(tree_pids(root)):
+    for index, pid in enumerate(apps.process_tree(root)):
         try:
             tasks = os.listdir(f"/proc/{pid}/task")
         except OSError:
@@ -82,7 +67,7 @@ def measure(
     before = thread_samples(server.proc.pid)
     _, requests = apps.wrk(load, url, seconds, case.connections)
     after = thread_samples(server.proc.pid)
-    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    tick_us = 1e6 / apps.CLK_TCK
     roles: dict[str, list[float]] = collections.defaultdict(lambda: [0.0] * 5)
     for key, now in after.items():
         then = before.get(key, (0, 0, 0, 0, 0))
@@ -110,11 +95,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="pyrometer-threads-"))
     results: dict[str, dict[str, list[list[float]]]] = {}
     try:
-        (workdir / "flask_bench.py").write_text(textwrap.dedent(apps.FLASK_APP))
-        (workdir / "fastapi_bench.py").write_text(textwrap.dedent(apps.FASTAPI_APP))
-        (workdir / "templates").mkdir()
-        (workdir / "templates" / "customer.html").write_text(apps.CUSTOMER_TEMPLATE)
-        apps.make_db(workdir / "bench.db")
+        apps.write_apps(workdir)
         server_prefix, load_prefix = apps.pinning()
         collector = apps.Collector(workdir, load_prefix)
         os.environ.update(extra)  # servers() copies os.environ; the plain one is disabled anyway

@@ -235,10 +235,9 @@ class Collector:
         self._out.close()
 
 
-def process_tree_cpu(root: int) -> float:
-    """utime+stime (seconds) of ``root`` and all its descendants, threads included."""
+def process_tree(root: int) -> list[int]:
+    """``root`` and all its descendants, root first, then each generation in pid order."""
     parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -247,17 +246,37 @@ def process_tree_cpu(root: int) -> float:
                 stat = f.read()
         except OSError:
             continue
+        parents[int(entry)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    tree, seen = [root], {root}
+    for pid in tree:  # grows while walked: breadth first
+        for child in sorted(c for c, parent in parents.items() if parent == pid):
+            if child not in seen:
+                seen.add(child)
+                tree.append(child)
+    return tree
+
+
+def process_tree_cpu(root: int) -> float:
+    """utime+stime (seconds) of ``root`` and all its descendants, threads included."""
+    ticks = 0
+    for pid in process_tree(root):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
         fields = stat[stat.rindex(")") + 2 :].split()
-        parents[int(entry)] = int(fields[1])
-        ticks[int(entry)] = int(fields[11]) + int(fields[12])
-    tree, frontier = {root}, [root]
-    while frontier:
-        pid = frontier.pop()
-        for child, parent in parents.items():
-            if parent == pid and child not in tree:
-                tree.add(child)
-                frontier.append(child)
-    return sum(ticks.get(p, 0) for p in tree) / CLK_TCK
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLK_TCK
+
+
+def write_apps(workdir: Path) -> None:
+    """The benchmark apps, their template and their sqlite database, into ``workdir``."""
+    (workdir / "flask_bench.py").write_text(textwrap.dedent(FLASK_APP))
+    (workdir / "fastapi_bench.py").write_text(textwrap.dedent(FASTAPI_APP))
+    (workdir / "templates").mkdir()
+    (workdir / "templates" / "customer.html").write_text(CUSTOMER_TEMPLATE)
+    make_db(workdir / "bench.db")
 
 
 @dataclass
@@ -389,11 +408,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="pyrometer-app-bench-"))
     results: list[tuple[str, list[Server]]] = []
     try:
-        (workdir / "flask_bench.py").write_text(textwrap.dedent(FLASK_APP))
-        (workdir / "fastapi_bench.py").write_text(textwrap.dedent(FASTAPI_APP))
-        (workdir / "templates").mkdir()
-        (workdir / "templates" / "customer.html").write_text(CUSTOMER_TEMPLATE)
-        make_db(workdir / "bench.db")
+        write_apps(workdir)
         _, load_prefix = pinning()
         collector = Collector(workdir, load_prefix)
         try:
