@@ -33,14 +33,11 @@ void store_be64(uint64_t v, uint8_t* p) {
     v >>= 8;
   }
 }
-uint64_t nonzero_random() {
-  uint64_t v;
-  do v = common::random_u64();
-  while (v == 0);
+// `v`, or fresh draws until non-zero when `v` is zero (unset, or a 2^-64 draw).
+uint64_t nonzero(uint64_t v) {
+  while (v == 0) v = common::random_u64();
   return v;
 }
-// `v`, or a fresh non-zero draw when `v` is zero (unset, or a 2^-64 draw).
-uint64_t nonzero(uint64_t v) { return v != 0 ? v : nonzero_random(); }
 
 }  // namespace
 
