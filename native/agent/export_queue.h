@@ -26,7 +26,7 @@ namespace pyrometer::agent {
 template <typename T>
 class ExportQueue {
  public:
-  // Called with no lock held: on_pop on each item after pop_batch() took it
+  // Called with no lock held: on_pop on each item a pop_*() call took
   // (consumer thread), on_drop on each item push() or a stage join refused
   // (producer thread) — where work producers deferred to the queue's consumer
   // happens (or, for a refused item, happens anyway). Either may be empty.
