@@ -86,7 +86,7 @@ Exporter::Exporter(ExporterConfig cfg, const SharedResource* resource, TraceQueu
                    std::string("exporter: ") + signal_name(i) + " disabled: " + s.message());
     }
   }
-  last_metrics_wall_ns_ = common::wall_unix_nano();
+  last_metrics_wall_ns_ = reported_dropped_ns_ = common::wall_unix_nano();
 }
 
 Exporter::~Exporter() { shutdown(milliseconds(0)); }
@@ -168,8 +168,8 @@ void Exporter::reset_in_child() {
   flush_requested_ = flush_done_ = 0;
   last_cycle_ok_ = true;
   http_.abandon_after_fork();
-  last_metrics_wall_ns_ = common::wall_unix_nano();
-  for (auto& r : reported_dropped_) r = 0;
+  last_metrics_wall_ns_ = reported_dropped_ns_ = common::wall_unix_nano();
+  reported_dropped_ = {};
   for (auto* c : {&sent_spans_, &sent_logs_, &sent_points_, &requests_, &failed_requests_,
                   &retries_, &gave_up_points_, &partial_rejected_}) {
     c->store(0);
@@ -309,8 +309,7 @@ bool Exporter::export_metrics(SteadyTime deadline) {
   std::shared_ptr<const ExportResource> res = resource_->get();  // views point into it
   MetricsBuilder b(*res, &req);
   for (MetricsSource* s : sources_) s->collect(&b, start_ns, now_ns);
-  add_self_metrics(&b, start_ns, now_ns);
-  if (b.point_count() == 0) return true;
+  DropTotals dropped = add_self_metrics(&b, now_ns);
   size_t points = b.point_count();
   if (!urls_ok_[1]) {
     gave_up_points_ += points;
@@ -320,22 +319,24 @@ bool Exporter::export_metrics(SteadyTime deadline) {
   common::otlp::encode_metrics(req, &body);
   if (send(Signal::kMetrics, cfg_.metrics_url, body, deadline)) {
     sent_points_ += points;
+    reported_dropped_ = dropped;
+    reported_dropped_ns_ = now_ns;
     return true;
   }
   gave_up_points_ += points;
   return false;
 }
 
-void Exporter::add_self_metrics(MetricsBuilder* b, uint64_t start_ns, uint64_t now_ns) {
-  uint64_t totals[3] = {traces_->dropped(), gave_up_points_.load(), logs_->dropped()};
+Exporter::DropTotals Exporter::add_self_metrics(MetricsBuilder* b, uint64_t now_ns) {
+  DropTotals totals = {traces_->dropped(), gave_up_points_.load(), logs_->dropped()};
   for (int i = 0; i < 3; ++i) {
     uint64_t delta = totals[i] - reported_dropped_[i];
-    reported_dropped_[i] = totals[i];
     // Always emitted (even 0) so a dashboard can tell "no drops" from "no data".
     b->add_sum("pyrometer.exporter.dropped", "{item}",
                "Spans, metric points or log records dropped by the agent (queue full or gave up)",
                static_cast<int64_t>(delta), true, true,
-               {{"signal", otlp::AnyValue::of_string(signal_name(i))}}, start_ns, now_ns);
+               {{"signal", otlp::AnyValue::of_string(signal_name(i))}}, reported_dropped_ns_,
+               now_ns);
   }
   b->add_gauge_int("pyrometer.exporter.queue.size", "{item}", "Items waiting in the export queue",
                    static_cast<int64_t>(traces_->units()),
@@ -343,6 +344,7 @@ void Exporter::add_self_metrics(MetricsBuilder* b, uint64_t start_ns, uint64_t n
   b->add_gauge_int("pyrometer.exporter.queue.size", "{item}", "Items waiting in the export queue",
                    static_cast<int64_t>(logs_->units()),
                    {{"signal", otlp::AnyValue::of_string("logs")}}, now_ns);
+  return totals;
 }
 
 bool Exporter::backoff_sleep(milliseconds d, SteadyTime deadline) {

@@ -2,6 +2,7 @@
 // metrics, encodes OTLP protobuf, gzips and POSTs it — never touching Python.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -123,7 +124,13 @@ class Exporter {
   bool export_metrics(SteadyTime deadline);
   // Empties *batch, handing stage-sized traces back to spent_traces_.
   void recycle(std::vector<Trace>* batch);
-  void add_self_metrics(MetricsBuilder* b, uint64_t start_ns, uint64_t now_ns);
+  // Drop totals by signal (traces, metrics, logs).
+  using DropTotals = std::array<uint64_t, 3>;
+  // Adds the exporter's own metrics and returns the drop totals they report. The drop counts are
+  // deltas since the last *delivered* metrics export: the caller commits the returned totals to
+  // reported_dropped_ only once the request was sent, so a failed export, whose points are lost,
+  // does not lose the count of what was lost.
+  DropTotals add_self_metrics(MetricsBuilder* b, uint64_t now_ns);
   // POSTs with retries; false when given up (caller counts the drop).
   bool send(Signal signal, const std::string& url, const std::string& body, SteadyTime deadline);
   // Sleeps up to `d`; returns false early when shutting down past the deadline.
@@ -162,7 +169,8 @@ class Exporter {
   // Only the exporter thread touches these.
   HttpClient http_;
   uint64_t last_metrics_wall_ns_ = 0;
-  uint64_t reported_dropped_[3] = {0, 0, 0};
+  DropTotals reported_dropped_ = {};  // drop totals as of reported_dropped_ns_
+  uint64_t reported_dropped_ns_ = 0;
 
   std::atomic<uint64_t> sent_spans_{0}, sent_logs_{0}, sent_points_{0}, requests_{0},
       failed_requests_{0}, retries_{0}, gave_up_points_{0}, partial_rejected_{0};
