@@ -141,11 +141,9 @@ namespace {
 
 // The KeyValue encoding with nested protozero writers, field by field: what
 // encode_key_values' scalar fast path must reproduce byte for byte.
-std::string nested_key_value(const KeyValue& kv) {
-  std::string out;
-  pbf_writer top(out);
+void write_nested_key_value(pbf_writer& parent, const KeyValue& kv, uint32_t tag) {
   {
-    pbf_writer m(top, 1);
+    pbf_writer m(parent, tag);
     if (!kv.key.empty()) m.add_bytes(1, kv.key.data(), kv.key.size());
     pbf_writer v(m, 2);
     switch (kv.value.type) {
@@ -166,6 +164,12 @@ std::string nested_key_value(const KeyValue& kv) {
         break;
     }
   }
+}
+
+std::string nested_key_value(const KeyValue& kv, uint32_t tag) {
+  std::string out;
+  pbf_writer top(out);
+  write_nested_key_value(top, kv, tag);
   return out;
 }
 
@@ -192,13 +196,42 @@ TEST(OtlpCommonCodec, ScalarKeyValuesEncodeAsNestedWritersWould) {
       kvs.push_back({key, AnyValue::of_double(d)});
     }
   }
-  for (const KeyValue& kv : kvs) {
-    std::string got;
-    pbf_writer w(got);
-    detail::encode_key_values(w, proto::Writer{&got}, 1, {kv});
-    EXPECT_EQ(got, nested_key_value(kv))
-        << "key size " << kv.key.size() << ", type " << static_cast<int>(kv.value.type);
+  for (uint32_t tag : {1u, 16u, 3000u}) {  // one-, two- and three-byte field keys
+    for (const KeyValue& kv : kvs) {
+      std::string got;
+      pbf_writer w(got);
+      detail::encode_key_values(w, proto::Writer{&got}, tag, {kv});
+      EXPECT_EQ(got, nested_key_value(kv, tag)) << "tag " << tag << ", key size " << kv.key.size()
+                                                << ", type " << static_cast<int>(kv.value.type);
+    }
   }
+}
+
+// Attributes are written inside open submessages (a span inside a ScopeSpans
+// inside a ResourceSpans): the enclosing writers' lengths must count them.
+TEST(OtlpCommonCodec, ScalarKeyValuesInsideOpenSubmessages) {
+  const std::vector<KeyValue> kvs = {{"http.route", AnyValue::of_string("/items/{id}")},
+                                     {"n", AnyValue::of_int(300)},
+                                     {"big", AnyValue::of_string(std::string(300, 'v'))}};
+  std::string got;
+  {
+    pbf_writer top(got);
+    pbf_writer outer(top, 1);
+    pbf_writer inner(outer, 2);
+    inner.add_uint32(5, 7);
+    detail::encode_key_values(inner, proto::Writer{&got}, 9, kvs);
+    inner.add_uint32(6, 8);
+  }
+  std::string want;
+  {
+    pbf_writer top(want);
+    pbf_writer outer(top, 1);
+    pbf_writer inner(outer, 2);
+    inner.add_uint32(5, 7);
+    for (const KeyValue& kv : kvs) write_nested_key_value(inner, kv, 9);
+    inner.add_uint32(6, 8);
+  }
+  EXPECT_EQ(got, want);
 }
 
 }  // namespace
