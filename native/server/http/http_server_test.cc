@@ -77,7 +77,8 @@ class HttpServerTest : public ::testing::Test {
                 [](const Request&, Response* res) { res->set(200, "text/plain", "hi"); });
     router_.add("GET", "/throw",
                 [](const Request&, Response*) { throw std::runtime_error("handler fault"); });
-    router_.add("GET", "/slow", [](const Request&, Response* res) {
+    router_.add("GET", "/slow", [this](const Request&, Response* res) {
+      slow_started_ = true;
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       res->set(200, "text/plain", "done");
     });
@@ -97,6 +98,7 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   std::atomic<int> responses_{0};
   std::atomic<int> too_large_{0};
+  std::atomic<bool> slow_started_{false};  // a /slow handler is running
 };
 
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
@@ -194,7 +196,13 @@ TEST_F(HttpServerTest, ShutdownFinishesInFlightAndClosesIdle) {
     slow_status = res.result_int();
     EXPECT_FALSE(res.keep_alive());  // stopping: Connection: close
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Shut down only once the slow request is in a handler (a fixed pause lost that race on a busy
+  // machine: the request then met a stopped server).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!slow_started_ && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(slow_started_);  // not ASSERT: `busy` must still be joined
   server_->shutdown();
   busy.join();
   EXPECT_EQ(slow_status.load(), 200);
