@@ -33,9 +33,12 @@ def test_collector_down_bounds_memory_counts_drops_then_resumes(
         # with it, and must still reach the collector when it is back.
         failed = n.pipeline_stats()["dropped_points"]
         n.flush(5.0)
-        while n.pipeline_stats()["dropped_points"] == failed:
+        deadline = time.time() + 30
+        while n.pipeline_stats()["dropped_points"] == failed and time.time() < deadline:
             time.sleep(0.01)
-        emit({"accepted": accepted, "rss_added": after - before, "stats": n.pipeline_stats()})
+        stats = n.pipeline_stats()
+        emit({"accepted": accepted, "rss_added": after - before, "stats": stats,
+              "metrics_export_failed": stats["dropped_points"] > failed})
         sys.stdin.readline()  # the test brings the collector back
         deadline = time.time() + 30
         while time.time() < deadline and not n.flush(2.0):  # the backlog drains first
@@ -56,6 +59,7 @@ def test_collector_down_bounds_memory_counts_drops_then_resumes(
         line = proc.stdout.readline()
         assert line.startswith("RESULT "), line
         down = json.loads(line[7:])
+        assert down["metrics_export_failed"]
         assert down["rss_added"] < 20 * 1024 * 1024
         assert down["accepted"] < 1_000_000  # most were refused by the bounded queue
         assert down["stats"]["dropped_spans"] >= 1_000_000 - down["accepted"]
