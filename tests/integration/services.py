@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import pytest
 
@@ -30,6 +30,25 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def until_workers_answer(
+    get_pid: Callable[[int], int], workers: int, *, at_least: int = 1, timeout: float = 60.0
+) -> tuple[set[int], int]:
+    """Sends requests until `workers` distinct pids have answered and at least `at_least` were
+    sent, or `timeout` passed; returns (pids, requests sent). `get_pid(n)` makes the n-th request
+    (from 1) and returns the pid that answered. Bounded by time, not by a request count: on a
+    loaded machine a spawned worker can finish booting seconds after the first one listens. After
+    a first burst it paces itself, so a slow boot does not flood the exporter's queue."""
+    pids: set[int] = set()
+    sent = 0
+    deadline = time.monotonic() + timeout
+    while (len(pids) < workers or sent < at_least) and time.monotonic() < deadline:
+        sent += 1
+        pids.add(get_pid(sent))
+        if len(pids) < workers and sent >= 20:
+            time.sleep(0.05)
+    return pids, sent
 
 
 def wait_port(port: int, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 from exported import OtlpReceiver, attrs, pyrometer_run, run_env, spans, wait_spans
-from services import AppProcess, free_port, venv_bin
+from services import AppProcess, free_port, until_workers_answer, venv_bin
 from spans import tree
 
 APPS = str(Path(__file__).parent / "apps")
@@ -76,11 +76,9 @@ def test_preload_two_workers(otlp_receiver: OtlpReceiver) -> None:
     app = AppProcess(pyrometer_run(*gunicorn(port, "--preload", "-w", "2")), port,
                      env=run_env(otlp_receiver, "shop"))  # fmt: skip
     try:
-        pids: set[int] = set()
-        sent = 0
-        while len(pids) < 2 and sent < 200:  # until both workers answered (the kernel picks)
-            pids.add(requests.get(app.base + "/users/3").json()["pid"])
-            sent += 1
+        pids, sent = until_workers_answer(  # the kernel picks the worker
+            lambda _: requests.get(app.base + "/users/3").json()["pid"], 2
+        )
 
         def per_worker_metrics() -> dict[int, dict[str, Any]]:
             return {res.get("process.pid"): res for res, _, _ in

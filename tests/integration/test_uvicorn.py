@@ -8,7 +8,7 @@ from typing import Any
 
 import requests
 from exported import OtlpReceiver, pyrometer_run, run_env, spans, wait_spans
-from services import AppProcess, free_port, venv_bin
+from services import AppProcess, free_port, until_workers_answer, venv_bin
 
 APPS = str(Path(__file__).parent / "apps")
 
@@ -23,11 +23,9 @@ def test_two_workers(otlp_receiver: OtlpReceiver) -> None:
     app = AppProcess(pyrometer_run(*uvicorn(port, "--workers", "2")), port,
                      env=run_env(otlp_receiver, "api"))  # fmt: skip
     try:
-        pids: set[int] = set()
-        sent = 0
-        while (len(pids) < 2 or sent < 12) and sent < 200:  # both workers answer, in any order
-            sent += 1
-            pids.add(requests.get(app.base + f"/items/{sent}").json()["pid"])
+        pids, sent = until_workers_answer(  # both workers answer, in any order
+            lambda n: requests.get(app.base + f"/items/{n}").json()["pid"], 2, at_least=12
+        )
         assert requests.get(app.base + "/crash").status_code == 500
         assert requests.get(app.base + "/items/0").status_code == 404
 
