@@ -81,9 +81,24 @@ def test_one_trace_across_four_processes(system: str, otlp_receiver: OtlpReceive
 
 def test_error_crosses_services(system: str, otlp_receiver: OtlpReceiver) -> None:
     assert requests.get(system + "/checkout/0").status_code == 500
-    got = wait_spans(otlp_receiver, lambda ss: any(
-        s.name == "GET /checkout/{order_id}" and s.status == "error" for s in ss))  # fmt: skip
-    orders = next(s for s in got if s.name == "GET /orders/<int:order_id>/")
+
+    def failed_traces(ss: list) -> set[str]:
+        return {
+            s.trace_id for s in ss if s.name == "GET /checkout/{order_id}" and s.status == "error"
+        }
+
+    def complete(ss: list) -> bool:
+        # The three services export on their own timers: wait for every span the test reads.
+        failed = failed_traces(ss)
+        names = {s.name for s in ss if s.trace_id in failed}
+        client = any(s.kind == "client" and s.trace_id in failed for s in ss)
+        return client and "GET /orders/<int:order_id>/" in names
+
+    got = wait_spans(otlp_receiver, complete)
+    failed = failed_traces(got)
+    orders = next(
+        s for s in got if s.name == "GET /orders/<int:order_id>/" and s.trace_id in failed
+    )
     call = next(s for s in got if s.kind == "client" and s.span_id == orders.parent_id)
     gateway = next(s for s in got if s.span_id == call.parent_id)
     assert orders.status == "error" and orders.attributes["http.response.status_code"] == 500
