@@ -79,7 +79,13 @@ class HttpServerTest : public ::testing::Test {
                 [](const Request&, Response*) { throw std::runtime_error("handler fault"); });
     router_.add("GET", "/slow", [this](const Request&, Response* res) {
       slow_started_ = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      // In flight until the test is about to shut down (bounded), then a little longer, so the
+      // response is written while the server is stopping however the threads are scheduled.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!shutdown_requested_ && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
       res->set(200, "text/plain", "done");
     });
     HttpOptions opts;
@@ -98,7 +104,8 @@ class HttpServerTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   std::atomic<int> responses_{0};
   std::atomic<int> too_large_{0};
-  std::atomic<bool> slow_started_{false};  // a /slow handler is running
+  std::atomic<bool> slow_started_{false};        // a /slow handler is running
+  std::atomic<bool> shutdown_requested_{false};  // the test calls shutdown() next
 };
 
 TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
@@ -203,6 +210,7 @@ TEST_F(HttpServerTest, ShutdownFinishesInFlightAndClosesIdle) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_TRUE(slow_started_);  // not ASSERT: `busy` must still be joined
+  shutdown_requested_ = true;
   server_->shutdown();
   busy.join();
   EXPECT_EQ(slow_status.load(), 200);
