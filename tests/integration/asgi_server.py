@@ -19,7 +19,9 @@ class ThreadedUvicorn:
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         wait_port(self.port)
+        deadline = time.monotonic() + 30
         while not self.server.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
             time.sleep(0.01)
         self.base = f"http://127.0.0.1:{self.port}"
 

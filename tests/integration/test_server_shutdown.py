@@ -72,7 +72,9 @@ def test_sigterm_during_ingest_keeps_every_acknowledged_request(
     threads = [threading.Thread(target=sender, args=(k * 1_000_000 + 1,)) for k in range(3)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30  # SIGTERM once ingest is under way: a few acknowledged
+    while len(acked) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
     code = pyrometer_server.stop()
     stop.set()
     for t in threads:

@@ -187,13 +187,7 @@ class OtlpReceiver:
                 }[path]
                 setattr(resp.partial_success, field_name, scripted.rejected)
             payload = resp.SerializeToString()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/x-protobuf")
-        handler.send_header("Content-Length", str(len(payload)))
-        if scripted.retry_after is not None:
-            handler.send_header("Retry-After", scripted.retry_after)
-        handler.end_headers()
-        handler.wfile.write(payload)
+        # Recorded before answering: a client that saw the answer finds its request here.
         with self._cond:
             self.requests.append(
                 Received(
@@ -201,6 +195,13 @@ class OtlpReceiver:
                 )
             )
             self._cond.notify_all()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/x-protobuf")
+        handler.send_header("Content-Length", str(len(payload)))
+        if scripted.retry_after is not None:
+            handler.send_header("Retry-After", scripted.retry_after)
+        handler.end_headers()
+        handler.wfile.write(payload)
 
     # ---- reading what arrived ------------------------------------------------------------
 
