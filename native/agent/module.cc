@@ -18,6 +18,7 @@ void register_asgi_method(nb::module_& m);    // py_asgi_method.cc: a framework'
 void register_wsgi_response(nb::module_& m);  // py_wsgi_response.cc: a WSGI response, its span
 void register_wsgi_call(nb::module_& m);      // py_wsgi_call.cc: a traced WSGI request, no frames
 void register_route_hook(nb::module_& m);     // py_route_hook.cc: route naming, no frames
+void register_error_hook(nb::module_& m);     // py_error_hook.cc: a handler's exception, no frames
 void register_db_statement(nb::module_& m);   // py_db_statement.cc: a traced DB-API statement
 }  // namespace pyrometer::agent::py
 
@@ -35,5 +36,6 @@ NB_MODULE(_native, m) {
   pyrometer::agent::py::register_wsgi_response(m);
   pyrometer::agent::py::register_wsgi_call(m);
   pyrometer::agent::py::register_route_hook(m);
+  pyrometer::agent::py::register_error_hook(m);
   pyrometer::agent::py::register_db_statement(m);
 }

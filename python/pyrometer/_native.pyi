@@ -128,6 +128,13 @@ def route_method(function: Callable[..., Any], context_var: Any, path: tuple[str
     returns ``function(self, ...)``. No route (unset var, a None or missing attribute): nothing
     named; another failure is counted (``internal_errors``), never raised."""
 
+def error_method(function: Callable[..., Any]) -> Any:
+    """A method descriptor for a framework's exception handler (Flask.handle_user_exception,
+    handle_exception): each ``(self, exception)`` call keeps the exception on the current
+    request (its ``pending_exc``, recorded on the span if the response is a 5xx), then returns
+    ``function(self, exception)``; the exception it raises, if any, passes through with no frame
+    of ours. A failure to keep it is counted (``internal_errors``), never raised."""
+
 def asgi_method(
     function: Callable[..., Any],
     on_error: Callable[[Any, BaseException], None],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import traceback
 from typing import Any, Iterator
 
 import flask
@@ -224,6 +225,32 @@ def test_transparent(path: str, capture: Capture) -> None:
     assert traced == plain
     servers = [s for s in capture.drain() if s.kind == "server"]
     assert len(servers) == 1  # the patched run was traced, the plain one not
+
+
+def _logged_traceback(app: flask.Flask, path: str) -> list[tuple[str, str]]:
+    """(file, function) of each frame in the traceback Flask logs for `path`'s 500."""
+    logged: list[Any] = []
+    app.log_exception = logged.append  # type: ignore[method-assign]  # what Flask logs, as given
+    with app.test_client() as client:
+        response = client.get(path)
+        response.close()  # ends the request's span
+        assert response.status_code == 500
+    ((_, _, tb),) = logged
+    return [(f.filename, f.name) for f in traceback.extract_tb(tb)]
+
+
+def test_the_logged_traceback_is_the_apps_own(capture: Capture) -> None:
+    # Flask's hooks are native: no frame of ours in the traceback the app logs for a 500.
+    plain = _logged_traceback(make_app(), "/crash/z")
+    flask_integration.patch()
+    try:
+        traced = _logged_traceback(make_app(), "/crash/z")
+    finally:
+        flask_integration.unpatch()
+    assert traced == plain
+    assert plain[-1][1] == "crash"
+    (server,) = [s for s in capture.drain() if s.kind == "server"]
+    assert server.exception()["exception.type"].endswith("ValueError")
 
 
 def test_patch_is_idempotent_and_unpatch_restores() -> None:

@@ -1,10 +1,12 @@
-"""_native.wsgi_method and _native.route_method: a framework's WSGI method and its dispatch
-method, traced and route-named in C, behaving as the functions they replace (binding,
-introspection, call shapes, results and exceptions unchanged)."""
+"""_native.wsgi_method, _native.route_method and _native.error_method: a framework's WSGI
+method, its dispatch method and its exception handlers, traced, route-named and error-noting in
+C, behaving as the functions they replace (binding, introspection, call shapes, results and
+exceptions unchanged)."""
 
 from __future__ import annotations
 
 import contextvars
+import traceback
 from typing import Any, Callable
 
 import pytest
@@ -179,6 +181,49 @@ def test_an_exception_through_the_method_is_recorded_and_raised(captured: Captur
     (root,) = captured.drain()
     assert root["status_code"] == "error"
     assert root["attributes"]["http.response.status_code"] == 500
+
+
+def test_an_error_handler_keeps_the_exception_on_the_request_and_adds_no_frame(
+    captured: Captured,
+) -> None:
+    class Boom(Exception):
+        pass
+
+    class App:
+        def handle_user_exception(self, e: BaseException) -> Any:
+            """The framework's handler."""
+            raise e  # no error handler takes it
+
+    App.handle_user_exception = _native.error_method(  # type: ignore[method-assign]
+        App.handle_user_exception
+    )
+    assert App.handle_user_exception.__doc__ == "The framework's handler."
+    assert App.handle_user_exception.__wrapped__.__name__ == "handle_user_exception"
+    kept: list[Any] = []
+    raised: list[BaseException] = []
+
+    def app(env: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        try:
+            App().handle_user_exception(Boom("down"))
+        except Boom as err:
+            raised.append(err)
+        kept.append(wsgi.current_request().pending_exc)
+        start_response("503 Service Unavailable", [])
+        return []
+
+    serve(traced(app))
+    (err,) = raised
+    assert kept == [err]
+    frames = [f.name for f in traceback.extract_tb(err.__traceback__)]
+    assert frames == ["app", "handle_user_exception"]  # the handler's own frame, none of ours
+    (root,) = captured.drain()
+    assert root["status_code"] == "error"  # a 5xx with the kept exception: recorded
+    # Outside a request, and for other call shapes, it is the handler unchanged.
+    with pytest.raises(Boom):
+        App().handle_user_exception(Boom())
+    assert _native.error_method(lambda *a, **k: (a, k))(1, 2, 3, x=4) == ((1, 2, 3), {"x": 4})
+    with pytest.raises(TypeError):
+        _native.error_method("not callable")
 
 
 def test_a_marked_class_traces_itself_unless_a_subclass_overrides_call() -> None:

@@ -62,7 +62,11 @@ def _full_dispatch_request(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _remember_exception(original: Callable[..., Any]) -> Callable[..., Any]:
     """handle_user_exception / handle_exception: keep the error until the status is known."""
-
+    native = _common.native()
+    if native is not None:
+        # Native (py_error_hook.cc): handle_user_exception re-raises what no error handler
+        # takes, and a Python wrapper would be a frame in the traceback the app logs.
+        return native.error_method(original)
     current_request = wsgi.request_getter()
 
     @_wrap.wraps(original)
