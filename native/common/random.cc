@@ -94,26 +94,13 @@ inline ThreadRng* thread_rng() {
   return rng;
 }
 
-// xoshiro256** on the thread's state (Xoshiro256::next, without the copy).
-inline uint64_t next(uint64_t* s) {
-  const uint64_t result = ((s[1] * 5) << 7 | (s[1] * 5) >> 57) * 9;
-  const uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = (s[3] << 45) | (s[3] >> 19);
-  return result;
-}
-
 }  // namespace
 
-uint64_t random_u64() { return next(thread_rng()->s); }
+uint64_t random_u64() { return Xoshiro256::step(thread_rng()->s); }
 
 void random_fill(uint64_t* out, size_t n) {
   uint64_t* s = thread_rng()->s;
-  for (size_t i = 0; i < n; ++i) out[i] = next(s);
+  for (size_t i = 0; i < n; ++i) out[i] = Xoshiro256::step(s);
 }
 
 void reseed_after_fork() { g_generation.fetch_add(1, std::memory_order_relaxed); }

@@ -19,15 +19,19 @@ class Xoshiro256 {
   // Takes the state as is; an all-zero state is replaced by a fixed non-zero one.
   Xoshiro256(uint64_t s0, uint64_t s1, uint64_t s2, uint64_t s3);
 
-  uint64_t next() {
-    const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
+  uint64_t next() { return step(s_); }
+
+  // One xoshiro256** step on a state held elsewhere (random_u64()'s per-thread
+  // state, which must stay trivially constructible): advances s, returns the output.
+  static uint64_t step(uint64_t s[4]) {
+    const uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
     return result;
   }
 
