@@ -84,14 +84,6 @@ int hook_clear(PyObject* self) {
   return 0;
 }
 
-void hook_dealloc(PyObject* self) {
-  PyObject_GC_UnTrack(self);
-  hook_clear(self);
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_Del(self);
-  Py_DECREF(tp);
-}
-
 PyMemberDef kHookMembers[] = {
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(SendHook, vectorcall), READONLY, nullptr},
     {nullptr, 0, 0, 0, nullptr},
@@ -390,14 +382,6 @@ int call_clear(PyObject* self) {
   return 0;
 }
 
-void call_dealloc(PyObject* self) {
-  PyObject_GC_UnTrack(self);
-  call_clear(self);
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_Del(self);
-  Py_DECREF(tp);
-}
-
 PyMethodDef kCallMethods[] = {
     {"send", call_send, METH_O, "Sends a value into the app's coroutine."},
     {"throw", as_fastcall(call_throw), METH_FASTCALL,
@@ -481,7 +465,7 @@ void register_asgi_call(nanobind::module_& m) {
       {Py_tp_members, kHookMembers},
       {Py_tp_traverse, reinterpret_cast<void*>(hook_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(hook_clear)},
-      {Py_tp_dealloc, reinterpret_cast<void*>(hook_dealloc)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(&gc_dealloc<hook_clear>)},
       {0, nullptr},
   };
   static PyType_Spec hook_spec = {
@@ -495,7 +479,7 @@ void register_asgi_call(nanobind::module_& m) {
       {Py_tp_methods, kCallMethods},
       {Py_tp_traverse, reinterpret_cast<void*>(call_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(call_clear)},
-      {Py_tp_dealloc, reinterpret_cast<void*>(call_dealloc)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(&gc_dealloc<call_clear>)},
       {0, nullptr},
   };
   static PyType_Spec call_spec = {"pyrometer._native.AsgiCall", sizeof(AsgiCall), 0,

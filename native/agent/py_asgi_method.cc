@@ -64,14 +64,6 @@ int method_clear(PyObject* self) {
   return 0;
 }
 
-void method_dealloc(PyObject* self) {
-  PyObject_GC_UnTrack(self);
-  method_clear(self);
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_Del(self);
-  Py_DECREF(tp);
-}
-
 PyMemberDef kMembers[] = {
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(AsgiMethod, vectorcall), READONLY, nullptr},
     {"__wrapped__", T_OBJECT, offsetof(AsgiMethod, function), READONLY, "The method."},
@@ -112,7 +104,7 @@ void register_asgi_method(nanobind::module_& m) {
       {Py_tp_members, kMembers},
       {Py_tp_traverse, reinterpret_cast<void*>(method_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(method_clear)},
-      {Py_tp_dealloc, reinterpret_cast<void*>(method_dealloc)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(&gc_dealloc<method_clear>)},
       {0, nullptr},
   };
   static PyType_Spec spec = {"pyrometer._native.AsgiMethod", sizeof(AsgiMethod), 0,

@@ -61,14 +61,6 @@ int error_clear(PyObject* self) {
   return 0;
 }
 
-void error_dealloc(PyObject* self) {
-  PyObject_GC_UnTrack(self);
-  error_clear(self);
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_Del(self);
-  Py_DECREF(tp);
-}
-
 PyMemberDef kErrorMembers[] = {
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(ErrorMethod, vectorcall), READONLY, nullptr},
     {"__wrapped__", T_OBJECT, offsetof(ErrorMethod, function), READONLY, "The handler."},
@@ -107,7 +99,7 @@ void register_error_hook(nanobind::module_& m) {
       {Py_tp_members, kErrorMembers},
       {Py_tp_traverse, reinterpret_cast<void*>(error_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(error_clear)},
-      {Py_tp_dealloc, reinterpret_cast<void*>(error_dealloc)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(&gc_dealloc<error_clear>)},
       {0, nullptr},
   };
   static PyType_Spec spec = {"pyrometer._native.ErrorMethod", sizeof(ErrorMethod), 0,

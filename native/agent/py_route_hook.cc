@@ -110,14 +110,6 @@ int route_clear(PyObject* self) {
   return 0;
 }
 
-void route_dealloc(PyObject* self) {
-  PyObject_GC_UnTrack(self);
-  route_clear(self);
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_Del(self);
-  Py_DECREF(tp);
-}
-
 PyMemberDef kRouteMembers[] = {
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(RouteMethod, vectorcall), READONLY, nullptr},
     {"__wrapped__", T_OBJECT, offsetof(RouteMethod, function), READONLY, "The method."},
@@ -170,7 +162,7 @@ void register_route_hook(nanobind::module_& m) {
       {Py_tp_members, kRouteMembers},
       {Py_tp_traverse, reinterpret_cast<void*>(route_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(route_clear)},
-      {Py_tp_dealloc, reinterpret_cast<void*>(route_dealloc)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(&gc_dealloc<route_clear>)},
       {0, nullptr},
   };
   static PyType_Spec spec = {"pyrometer._native.RouteMethod", sizeof(RouteMethod), 0,

@@ -126,6 +126,17 @@ PyCFunction as_fastcall(F f) {
   return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
 }
 
+// tp_dealloc of a heap GC type whose tp_clear, `Clear`, releases all it owns:
+// untrack, clear, free, then drop the instance's reference to its type.
+template <inquiry Clear>
+void gc_dealloc(PyObject* self) {
+  PyObject_GC_UnTrack(self);
+  Clear(self);
+  PyTypeObject* tp = Py_TYPE(self);
+  PyObject_GC_Del(self);
+  Py_DECREF(tp);
+}
+
 // Interns the names the lifecycle compares against. -1 on error.
 int init_span_lifecycle();
 // Creates the types and the ContextVar, adds them to `module`. -1 on error.

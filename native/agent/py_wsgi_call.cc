@@ -232,14 +232,6 @@ int app_clear(PyObject* self) {
   return 0;
 }
 
-void app_dealloc(PyObject* self) {
-  PyObject_GC_UnTrack(self);
-  app_clear(self);
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_Del(self);
-  Py_DECREF(tp);
-}
-
 PyMemberDef kAppMembers[] = {
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(WsgiApp, vectorcall), READONLY, nullptr},
     {"__wrapped__", T_OBJECT, offsetof(WsgiApp, app), READONLY, "The wrapped WSGI app."},
@@ -311,7 +303,7 @@ void register_wsgi_call(nanobind::module_& m) {
       {Py_tp_members, kAppMembers},
       {Py_tp_traverse, reinterpret_cast<void*>(app_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(app_clear)},
-      {Py_tp_dealloc, reinterpret_cast<void*>(app_dealloc)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(&gc_dealloc<app_clear>)},
       {0, nullptr},
   };
   static PyType_Spec spec = {"pyrometer._native.WsgiApp", sizeof(WsgiApp), 0,
@@ -324,7 +316,7 @@ void register_wsgi_call(nanobind::module_& m) {
       {Py_tp_members, kAppMembers},
       {Py_tp_traverse, reinterpret_cast<void*>(app_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(app_clear)},
-      {Py_tp_dealloc, reinterpret_cast<void*>(app_dealloc)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(&gc_dealloc<app_clear>)},
       {0, nullptr},
   };
   static PyType_Spec method_spec = {"pyrometer._native.WsgiMethod", sizeof(WsgiApp), 0,

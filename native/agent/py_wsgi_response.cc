@@ -113,14 +113,6 @@ int start_clear(PyObject* self) {
   return 0;
 }
 
-void start_dealloc(PyObject* self) {
-  PyObject_GC_UnTrack(self);
-  start_clear(self);
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_Del(self);
-  Py_DECREF(tp);
-}
-
 PyMemberDef kStartMembers[] = {
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(StartResponse, vectorcall), READONLY, nullptr},
     {nullptr, 0, 0, 0, nullptr},
@@ -275,14 +267,6 @@ int body_clear(PyObject* self) {
   return 0;
 }
 
-void body_dealloc(PyObject* self) {
-  PyObject_GC_UnTrack(self);
-  body_clear(self);
-  PyTypeObject* tp = Py_TYPE(self);
-  PyObject_GC_Del(self);
-  Py_DECREF(tp);
-}
-
 PyMethodDef kBodyMethods[] = {
     {"close", body_close, METH_NOARGS,
      "Closes the app's iterable (the span current meanwhile), then ends the span."},
@@ -344,7 +328,7 @@ void register_wsgi_response(nanobind::module_& m) {
       {Py_tp_members, kStartMembers},
       {Py_tp_traverse, reinterpret_cast<void*>(start_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(start_clear)},
-      {Py_tp_dealloc, reinterpret_cast<void*>(start_dealloc)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(&gc_dealloc<start_clear>)},
       {0, nullptr},
   };
   static PyType_Spec start_spec = {
@@ -359,7 +343,7 @@ void register_wsgi_response(nanobind::module_& m) {
       {Py_tp_methods, kBodyMethods},
       {Py_tp_traverse, reinterpret_cast<void*>(body_traverse)},
       {Py_tp_clear, reinterpret_cast<void*>(body_clear)},
-      {Py_tp_dealloc, reinterpret_cast<void*>(body_dealloc)},
+      {Py_tp_dealloc, reinterpret_cast<void*>(&gc_dealloc<body_clear>)},
       {0, nullptr},
   };
   static PyType_Spec spec = {"pyrometer._native.WsgiBody", sizeof(WsgiBody), 0,
