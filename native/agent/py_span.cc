@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "agent/cpython/compat.h"
+#include "agent/py_fast_method.h"
 #include "agent/span.h"
 #include "agent/thread_roots.h"
 #include "agent/tracer.h"
@@ -91,7 +92,7 @@ void exit_span(PySpan* s) {
 
 namespace {
 
-PyObject* span_enter(PyObject* self, PyObject*) {
+PyObject* span_enter(PyObject* self, PyObject* const*, Py_ssize_t) {
   PySpan* s = reinterpret_cast<PySpan*>(self);
   if (s->state == SpanState::kCreated) start_span(s);
   if (s->token == nullptr && s->state == SpanState::kStarted) {
@@ -332,9 +333,6 @@ PyObject* get_is_local_root(PyObject* self, void*) {
 }
 
 PyMethodDef kSpanMethods[] = {
-    {"__enter__", span_enter, METH_NOARGS, "Starts the span (if needed) and makes it current."},
-    {"__exit__", as_fastcall(span_exit), METH_FASTCALL,
-     "Records an escaping exception, restores the context, ends the span."},
     {"set_attribute", as_fastcall(span_set_attribute), METH_FASTCALL,
      "set_attribute(key, value): str/int/float/bool or a sequence of them."},
     {"set_attributes", span_set_attributes, METH_O, "set_attributes(mapping)"},
@@ -347,6 +345,14 @@ PyMethodDef kSpanMethods[] = {
     {"end", span_end, METH_NOARGS, "Ends the span (idempotent)."},
     {"update_name", span_update_name, METH_O, "update_name(name)"},
     {nullptr, nullptr, 0, nullptr},
+};
+
+// As fast methods: `with` binds them on every use (py_fast_method.h).
+const FastMethodDef kSpanFastMethods[] = {
+    {"__enter__", span_enter, 0, 0, "Starts the span (if needed) and makes it current."},
+    {"__exit__", span_exit, 3, 3,
+     "Records an escaping exception, restores the context, ends the span."},
+    {nullptr, nullptr, 0, 0, nullptr},
 };
 
 PyGetSetDef kSpanGetSet[] = {
@@ -388,6 +394,7 @@ int init_span_types(PyObject* module) {
   g_span_type = reinterpret_cast<PyTypeObject*>(PyType_FromSpec(&kSpanSpec));
   if (g_span_type == nullptr) return -1;
   g_span_type->tp_new = nullptr;  // only span()/start_span() make them
+  if (add_fast_methods(g_span_type, kSpanFastMethods) < 0) return -1;
   if (PyModule_AddObjectRef(module, "Span", reinterpret_cast<PyObject*>(g_span_type)) < 0) {
     return -1;
   }
