@@ -34,8 +34,17 @@ inline constexpr int32_t kExpHistogramMaxScale = 20;
 inline constexpr int32_t kExpHistogramMinScale = -10;
 
 // Bucket index of v at `scale`. Preconditions: v > 0 and finite;
-// kExpHistogramMinScale <= scale <= kExpHistogramMaxScale.
+// kExpHistogramMinScale <= scale <= kExpHistogramMaxScale. Scales 1 to
+// kExpTableMaxScale look the significand up in per-scale tables (built on
+// first use, ~24 KiB in all); the others use the binary exponent (s <= 0) or
+// log2 (exp_map_to_index_by_log). Same result either way.
 int32_t exp_map_to_index(double v, int32_t scale);
+inline constexpr int32_t kExpTableMaxScale = 10;
+
+// exp_map_to_index computed through log2 at any scale > 0 (and through the
+// exponent at s <= 0): the reference the tables are built from and tested
+// against.
+int32_t exp_map_to_index_by_log(double v, int32_t scale);
 
 // base^index at `scale`, i.e. the exclusive lower edge of bucket `index` (and
 // the inclusive upper edge of bucket index-1). +inf past DBL_MAX, 0 below the

@@ -83,6 +83,36 @@ TEST(ExpMappingTest, BoundariesThemselvesMapExactly) {
   }
 }
 
+// The table path (scales 1..kExpTableMaxScale) against the log2 path it is
+// built from: at every edge of every table scale (the double nearest it and
+// both neighbours, in octaves across the range), at slice starts, and at
+// random values.
+TEST(ExpMappingTest, TablesAgreeWithTheLog2Path) {
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<uint64_t> mantissa(1, (uint64_t{1} << 52) - 1);
+  for (int32_t s = 1; s <= kExpTableMaxScale; ++s) {
+    for (int e : {-1022, -30, -1, 0, 1, 17, 1023}) {
+      for (int64_t j = 0; j <= (int64_t{1} << s); ++j) {
+        const double b = std::ldexp(exp_lower_boundary(j, s), e);
+        for (double v : {std::nextafter(b, 0.0), b, std::nextafter(b, kInf)}) {
+          if (!(v > 0) || std::isinf(v)) continue;
+          ASSERT_EQ(exp_map_to_index(v, s), exp_map_to_index_by_log(v, s))
+              << "s=" << s << " e=" << e << " j=" << j << " v=" << v;
+        }
+      }
+      for (int64_t k = 1; k < (int64_t{2} << s); ++k) {
+        const double v = std::ldexp(1.0 + std::ldexp(static_cast<double>(k), -(s + 1)), e);
+        ASSERT_EQ(exp_map_to_index(v, s), exp_map_to_index_by_log(v, s)) << "s=" << s << " v=" << v;
+      }
+    }
+    for (int k = 0; k < 20000; ++k) {
+      const int e = static_cast<int>(rng() % 2046) - 1022;
+      const double v = std::ldexp(1.0 + std::ldexp(static_cast<double>(mantissa(rng)), -52), e);
+      ASSERT_EQ(exp_map_to_index(v, s), exp_map_to_index_by_log(v, s)) << "s=" << s << " v=" << v;
+    }
+  }
+}
+
 TEST(ExpMappingTest, ScalesNest) {
   std::mt19937_64 rng(3);
   std::uniform_real_distribution<double> exponent(-60, 60);
