@@ -2,6 +2,7 @@
 // local root ends, then kept (submitted whole) or dropped: local tail keep.
 #include "agent/local_trace.h"
 
+#include <atomic>
 #include <utility>
 
 #include "agent/span.h"
@@ -31,6 +32,70 @@ LocalTraceCounters& local_trace_counters() {
 
 LocalTrace::LocalTrace(bool sampled, bool tail_keep, uint64_t fork_generation)
     : sampled_(sampled), tail_keep_(tail_keep), fork_generation_(fork_generation) {}
+
+// Released traces kept for reuse, shared by all threads. Taken with a
+// try-lock: a thread that finds it busy allocates (or deletes) instead, so
+// nobody waits, and an uncontended take costs one atomic exchange (a
+// thread_local cache cost as much as it saved: __tls_get_addr in a shared
+// library). Fork: a cached trace's mutex is unlocked (nothing holds a trace
+// nobody references), but a trace of the parent released in the child may
+// have been locked at the fork by a thread the child lacks, so create() never
+// reuses a trace of another fork generation; it deletes it. Had another
+// thread held the cache's flag at the fork, the child finds it busy forever
+// and simply allocates.
+struct LocalTraceCache {
+  static constexpr int kCapacity = 16;
+  std::atomic_flag busy = ATOMIC_FLAG_INIT;
+  int size = 0;                   // guarded by busy
+  LocalTrace* traces[kCapacity];  // guarded by busy
+
+  bool try_lock() { return !busy.test_and_set(std::memory_order_acquire); }
+  void unlock() { busy.clear(std::memory_order_release); }
+};
+
+namespace {
+LocalTraceCache g_cache;  // left to the OS at exit: traces are plain memory
+}  // namespace
+
+LocalTrace* LocalTrace::create(bool sampled, bool tail_keep, uint64_t fork_generation) {
+  LocalTrace* t = nullptr;
+  if (g_cache.try_lock()) {
+    if (g_cache.size > 0) t = g_cache.traces[--g_cache.size];
+    g_cache.unlock();
+  }
+  if (t != nullptr && t->fork_generation_ == fork_generation) {
+    t->reset(sampled, tail_keep, fork_generation);
+    return t;
+  }
+  delete t;
+  return new LocalTrace(sampled, tail_keep, fork_generation);
+}
+
+void LocalTrace::release() {
+  if (g_cache.try_lock()) {
+    const bool kept = g_cache.size < LocalTraceCache::kCapacity;
+    if (kept) g_cache.traces[g_cache.size++] = this;
+    g_cache.unlock();
+    if (kept) return;
+  }
+  delete this;
+}
+
+void LocalTrace::reset(bool sampled, bool tail_keep, uint64_t fork_generation) {
+  refs_.store(1, std::memory_order_relaxed);
+  sampled_ = sampled;
+  tail_keep_ = tail_keep;
+  fork_generation_ = fork_generation;
+  route_id_.store(0, std::memory_order_relaxed);
+  trace_state_.clear();
+  baggage_.clear();
+  root_ended_ = false;
+  kept_ = false;
+  error_ = false;
+  insight_ = false;
+  std::vector<SpanRecord>().swap(spans_);  // a root that never ended left spans (and capacity)
+  root_attrs_.clear();
+}
 
 bool LocalTrace::add_root_attribute(std::string_view key, AttrValue&& value,
                                     uint64_t current_fork_generation) {

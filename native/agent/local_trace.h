@@ -57,15 +57,18 @@ class LocalTrace {
  public:
   static constexpr size_t kMaxSpans = 1000;
 
-  // `sampled`: the head decision. `tail_keep`: whether error/insight/slow
-  // may keep an unsampled trace. `fork_generation`: see fork_generation().
-  LocalTrace(bool sampled, bool tail_keep, uint64_t fork_generation);
+  // A new trace holding one reference. `sampled`: the head decision.
+  // `tail_keep`: whether error/insight/slow may keep an unsampled trace.
+  // `fork_generation`: see fork_generation(). Reuses a released trace from
+  // this thread's cache when it can: every local root makes a trace, and the
+  // allocation was a tenth of an empty span's own cost.
+  static LocalTrace* create(bool sampled, bool tail_keep, uint64_t fork_generation);
   LocalTrace(const LocalTrace&) = delete;
   LocalTrace& operator=(const LocalTrace&) = delete;
 
   void ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
   void unref() {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) release();
   }
 
   bool sampled() const { return sampled_; }
@@ -105,7 +108,15 @@ class LocalTrace {
   KeepReason end_root(SpanRecord&& root, Pipeline* out, uint64_t current_fork_generation);
 
  private:
+  friend struct LocalTraceCache;
+  friend struct LocalTraceTestPeer;  // local_trace_test.cc: the lock, to simulate a fork
+  LocalTrace(bool sampled, bool tail_keep, uint64_t fork_generation);
   ~LocalTrace() = default;
+  // No reference left: into the releasing thread's cache (cleared for
+  // reuse), or deleted when the cache is full.
+  void release();
+  // What the constructor sets, on a released trace.
+  void reset(bool sampled, bool tail_keep, uint64_t fork_generation);
 
   // A head-sampled trace is kept whatever happens (decide_keep), so its
   // spans may skip on_span_end when the pipeline aggregates on export.
@@ -114,9 +125,9 @@ class LocalTrace {
   }
 
   std::atomic<uint32_t> refs_{1};
-  const bool sampled_;
-  const bool tail_keep_;
-  const uint64_t fork_generation_;
+  bool sampled_;              // fixed while referenced
+  bool tail_keep_;            // fixed while referenced
+  uint64_t fork_generation_;  // fixed while referenced
   std::atomic<uint32_t> route_id_{0};
   std::string trace_state_;
   std::string baggage_;

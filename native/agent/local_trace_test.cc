@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,6 +12,12 @@
 #include "agent/span.h"
 
 namespace pyrometer::agent {
+
+// Reaches a trace's lock, to stand for a thread holding it at a fork.
+struct LocalTraceTestPeer {
+  static std::mutex& mutex(LocalTrace* t) { return t->mu_; }
+};
+
 namespace {
 
 class FakePipeline : public Pipeline {
@@ -62,7 +69,7 @@ std::string keep_reason(const SpanRecord& root) {
 
 // Owns a LocalTrace reference for a test.
 struct Trace {
-  Trace(bool sampled, bool tail_keep = true) : t(new LocalTrace(sampled, tail_keep, 0)) {}
+  Trace(bool sampled, bool tail_keep = true) : t(LocalTrace::create(sampled, tail_keep, 0)) {}
   ~Trace() { t->unref(); }
   LocalTrace* operator->() { return t; }
   LocalTrace* t;
@@ -268,6 +275,49 @@ TEST(LocalTraceTest, ConcurrentChildrenFromManyThreadsAllArrive) {
   for (auto& th : threads) th.join();
   t->end_root(span("root"), &p, 0);
   EXPECT_EQ(p.submitted.at(0).size(), 801u);
+}
+
+// A released trace is reused by the next create() on the releasing thread,
+// with nothing of its previous life left: not ended, no buffered spans, no
+// root attributes, no route or remote headers, the new head decision.
+TEST(LocalTraceTest, ReleasedTraceIsReusedCleared) {
+  LocalTrace* first = LocalTrace::create(/*sampled=*/false, /*tail_keep=*/false, 0);
+  first->set_remote_headers("k=v", "b=1");
+  first->set_route_id(7);
+  first->end_span(span("buffered, never submitted"), nullptr, 0);
+  EXPECT_TRUE(first->add_root_attribute("enduser.id", AttrValue(std::string("u")), 0));
+  first->end_root(span("root"), nullptr, 0);
+  first->unref();
+
+  LocalTrace* second = LocalTrace::create(/*sampled=*/true, /*tail_keep=*/true, 0);
+  EXPECT_EQ(second, first);  // from the cache
+  EXPECT_TRUE(second->sampled());
+  EXPECT_EQ(second->route_id(), 0u);
+  EXPECT_TRUE(second->trace_state().empty());
+  EXPECT_TRUE(second->baggage().empty());
+  FakePipeline p;
+  second->end_span(span("child"), &p, 0);
+  EXPECT_TRUE(p.submitted.empty());  // buffered: the root has not ended in this life
+  EXPECT_EQ(second->end_root(span("root"), &p, 0), KeepReason::kSampled);
+  ASSERT_EQ(p.submitted.size(), 1u);
+  ASSERT_EQ(p.submitted[0].size(), 2u);  // the old life's buffered span is gone
+  EXPECT_EQ(find_attr(p.submitted[0][1], "enduser.id"), nullptr);
+  second->unref();
+}
+
+// A trace released in a forked child may have been locked at the fork by a
+// thread the child lacks: create() in another generation never hands it out.
+TEST(LocalTraceTest, ReleasedTraceOfAnotherForkGenerationIsNotReused) {
+  LocalTrace* parent = LocalTrace::create(true, true, 0);
+  LocalTraceTestPeer::mutex(parent).lock();  // held at the fork by a thread now gone
+  parent->unref();                           // released in the child: cached
+  LocalTrace* child = LocalTrace::create(true, true, 1);
+  // (child may be at parent's address, freshly allocated: check the lock.)
+  ASSERT_TRUE(LocalTraceTestPeer::mutex(child).try_lock());
+  LocalTraceTestPeer::mutex(child).unlock();
+  child->unref();
+  EXPECT_EQ(LocalTrace::create(true, true, 1), child);  // same generation: reused
+  child->unref();
 }
 
 TEST(SpanRulesTest, UpsertReplacesAndLimits) {

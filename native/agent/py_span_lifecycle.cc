@@ -145,7 +145,7 @@ void start_span(PySpan* s) {
     // Keep the other W3C flags of a remote parent (e.g. "random"), ours for the rest.
     rec.trace_flags =
         static_cast<uint8_t>(((remote ? remote->flags : 0x02) & ~1) | (sampled ? 1 : 0));
-    s->trace = new LocalTrace(sampled, config.tail_keep, fork_generation());
+    s->trace = LocalTrace::create(sampled, config.tail_keep, fork_generation());
     if (remote != nullptr && !(remote->trace_state->empty() && remote->baggage->empty())) {
       s->trace->set_remote_headers(*remote->trace_state, *remote->baggage);
     }
