@@ -43,19 +43,16 @@ PyObject* wrapper_vectorcall(PyObject* self, PyObject* const* args, size_t nargs
   if (s == nullptr) return nullptr;
   s->rec.kind = w->kind;
   if (w->attrs != nullptr) s->rec.attributes = *w->attrs;
-  start_span(s);
+  start_span(s);  // no explicit parent: a local root only if no traced span is current
   PyObject* token = attach_published(s);
+  s->over_no_root = s->is_local_root;
   PyObject* result = PyObject_Vectorcall(w->func, args, nargsf, kwnames);
   PyObject* exc = result == nullptr ? take_raised_exception() : nullptr;
   if (exc != nullptr && record_exception(s, exc, nullptr, /*escaped=*/true) < 0) {
     PyErr_Clear();
     count_internal_error();
   }
-  if (token != nullptr) {
-    detach(token);
-    Py_DECREF(token);
-    if (s->is_local_root) republish_current_root();
-  }
+  if (token != nullptr) detach_span(s, token);
   end_span(s);
   Py_DECREF(s);
   if (exc != nullptr) restore_raised_exception(exc);

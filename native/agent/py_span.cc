@@ -81,11 +81,7 @@ void exit_span(PySpan* s) {
   if (s->token != nullptr) {
     PyObject* token = s->token;
     s->token = nullptr;
-    detach(token);
-    Py_DECREF(token);
-    // Leaving a local root: the thread's root is now the enclosing one, if any
-    // (children never change it, so they skip this lookup).
-    if (s->is_local_root) republish_current_root();
+    detach_span(s, token);
   }
   end_span(s);
 }
@@ -94,9 +90,11 @@ namespace {
 
 PyObject* span_enter(PyObject* self, PyObject* const*, Py_ssize_t) {
   PySpan* s = reinterpret_cast<PySpan*>(self);
+  const bool fresh = s->state == SpanState::kCreated && s->parent == nullptr;
   if (s->state == SpanState::kCreated) start_span(s);
   if (s->token == nullptr && s->state == SpanState::kStarted) {
     s->token = attach_published(s);
+    s->over_no_root = fresh && s->is_local_root;  // nothing ran between start and attach
   }
   return Py_NewRef(self);
 }

@@ -45,6 +45,10 @@ struct PySpan {
   uint64_t root_span_id;  // big-endian value of the local root's span id
   SpanState state;
   bool is_local_root;
+  // Entered as it started, with no explicit parent, and a local root: so no
+  // traced span was current, and none is once its token resets exactly — its
+  // exit clears the thread's published root without looking the ContextVar up.
+  bool over_no_root;
 };
 
 // A remote parent, from extract(): pyrometer._native.SpanContext.
@@ -161,10 +165,14 @@ PyObject* noop_span();
 PyObject* attach(PyObject* s);
 // Resets the ContextVar with `token`; on failure (token from another Context
 // or already used) falls back to set(token.old_value), silently, and counts.
-// Returns 0, never raises.
-int detach(PyObject* token);
+// True when the reset was exact (the value before attach is back). Never raises.
+bool detach(PyObject* token);
 // Publishes `s` (entered or attached) as this thread's active local root.
 void publish_span_root(PySpan* s);
+// Leaves `s`, entered with attach_published: detach(token) (stolen) and, for a
+// local root, publishes the thread's root that is current again (none, with no
+// lookup, when s->over_no_root and the reset was exact). Never raises.
+void detach_span(PySpan* s, PyObject* token);
 // For a local root: picks up an `http.route` attribute as the trace's route
 // (interned) and republishes it. Cheap when there is none.
 void note_route(PySpan* s);

@@ -94,6 +94,7 @@ PySpan* new_span(PyObject* name, PyObject* kind, PyObject* attributes, PyObject*
   s->root_span_id = 0;
   s->state = SpanState::kCreated;
   s->is_local_root = false;
+  s->over_no_root = false;
   PyObject_GC_Track(reinterpret_cast<PyObject*>(s));
   if (attributes != nullptr && attributes != Py_None &&
       add_attributes(s->rec.attributes, attributes) < 0) {
@@ -212,8 +213,8 @@ PyObject* attach(PyObject* s) {
   return token;
 }
 
-int detach(PyObject* token) {
-  if (PyContextVar_Reset(g_current_var, token) == 0) return 0;
+bool detach(PyObject* token) {
+  if (PyContextVar_Reset(g_current_var, token) == 0) return true;
   // The token belongs to another Context (a span entered in one task and
   // exited in another) or was used already. Peers log "Failed to detach
   // context" here on every request; we restore the previous value instead
@@ -231,12 +232,23 @@ int detach(PyObject* token) {
   Py_DECREF(old);
   if (t == nullptr) PyErr_Clear();
   Py_XDECREF(t);
-  return 0;
+  return false;
 }
 
 void publish_span_root(PySpan* s) {
   if (s->trace != nullptr)
     publish_thread_root(s->rec.trace_id, s->root_span_id, s->trace->route_id());
+}
+
+void detach_span(PySpan* s, PyObject* token) {
+  const bool exact = detach(token);
+  Py_DECREF(token);
+  if (!s->is_local_root) return;  // children never change the thread's root
+  if (exact && s->over_no_root) {
+    clear_thread_root();
+  } else {
+    republish_current_root();
+  }
 }
 
 PyObject* attach_published(PySpan* s) {

@@ -120,6 +120,28 @@ def test_thread_root_returns_to_the_enclosing_local_root() -> None:
     assert _native._thread_root(me) is None
 
 
+def test_thread_root_after_roots_started_before_they_are_entered() -> None:
+    from pyrometer import _native
+
+    me = threading.get_native_id()
+    early = api.start_span("early")  # a local root: nothing current when it started
+    with api.span("outer") as outer:
+        with early:  # entered under outer, so leaving it must bring outer back
+            assert _native._thread_root(me) == (early.trace_id, early.span_id, "")
+        assert _native._thread_root(me) == (outer.trace_id, outer.span_id, "")
+
+    @api.span("decorated")
+    def decorated() -> tuple[str, str, str] | None:
+        return _native._thread_root(me)
+
+    assert decorated() is not None
+    assert _native._thread_root(me) is None  # a decorated local root leaves none behind
+    with api.span("outer2") as outer2:
+        assert decorated() == (outer2.trace_id, outer2.span_id, "")  # a child here
+        assert _native._thread_root(me) == (outer2.trace_id, outer2.span_id, "")
+    assert _native._thread_root(me) is None
+
+
 def test_thread_root_carries_the_route_of_the_local_root() -> None:
     from pyrometer import _native
 
