@@ -15,6 +15,7 @@
 #include "agent/sampler.h"
 #include "agent/thread_roots.h"
 #include "agent/tracer.h"
+#include "common/big_endian.h"
 #include "common/clock.h"
 #include "common/random.h"
 
@@ -27,12 +28,8 @@ PyObject* g_kind_names[6];  // interned, indexed by SpanKind
 PyObject* g_token_missing = nullptr;
 PyObject* g_str_old_value = nullptr;
 
-void store_be64(uint64_t v, uint8_t* p) {
-  for (int i = 7; i >= 0; --i) {
-    p[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
+using common::store_be64;
+
 // `v`, or fresh draws until non-zero when `v` is zero (unset, or a 2^-64 draw).
 uint64_t nonzero(uint64_t v) {
   while (v == 0) v = common::random_u64();
@@ -83,7 +80,9 @@ PySpan* new_span(PyObject* name, PyObject* kind, PyObject* attributes, PyObject*
   }
   PySpan* s = PyObject_GC_New(PySpan, g_span_type);
   if (s == nullptr) return nullptr;
-  new (&s->rec) SpanRecord();
+  // Default-initialised: every member has an initializer; `SpanRecord()`
+  // would zero-fill the whole record first.
+  new (&s->rec) SpanRecord;
   s->rec.kind = k;
   s->name = Py_NewRef(name);
   s->token = nullptr;

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/big_endian.h"
+
 namespace pyrometer::agent {
 
 Sampler::Sampler(Kind kind, double ratio) : kind_(kind) {
@@ -82,9 +84,7 @@ bool Sampler::root_decision(const uint8_t trace_id[16]) const {
       break;
   }
   if (all_) return true;
-  uint64_t low = 0;
-  for (int i = 8; i < 16; ++i) low = (low << 8) | trace_id[i];
-  return low < bound_;
+  return common::load_be64(trace_id + 8) < bound_;
 }
 
 bool Sampler::should_sample(const uint8_t trace_id[16], ParentState parent) const {

@@ -7,6 +7,8 @@
 
 #include <atomic>
 
+#include "common/big_endian.h"
+
 namespace pyrometer::agent {
 namespace {
 
@@ -22,17 +24,8 @@ struct alignas(64) Slot {
 Slot g_slots[kMaxThreadRoots];
 std::atomic<uint64_t> g_overflow{0};
 
-uint64_t load_be64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
-void store_be64(uint64_t v, uint8_t* p) {
-  for (int i = 7; i >= 0; --i) {
-    p[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
+using common::load_be64;
+using common::store_be64;
 
 // The calling thread's slot. Trivially destructible, so reading it on every
 // span enter costs no TLS-initialisation guard; the release at thread exit is

@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "common/big_endian.h"
 #include "common/random.h"
 
 namespace pyrometer::common {
@@ -48,15 +49,6 @@ bool hex_to_bytes(std::string_view hex, uint8_t* bytes, size_t n, bool lower_onl
 
 }  // namespace internal
 
-namespace {
-void store_be(uint64_t v, uint8_t* out) {
-  for (int i = 7; i >= 0; --i) {
-    out[i] = static_cast<uint8_t>(v);
-    v >>= 8;
-  }
-}
-}  // namespace
-
 TraceId TraceId::random() {
   uint64_t hi, lo;
   do {  // all-zero is invalid; the chance is 2^-128 but the contract is absolute
@@ -64,8 +56,8 @@ TraceId TraceId::random() {
     lo = random_u64();
   } while ((hi | lo) == 0);
   TraceId id;
-  store_be(hi, id.mutable_bytes().data());
-  store_be(lo, id.mutable_bytes().data() + 8);
+  store_be64(hi, id.mutable_bytes().data());
+  store_be64(lo, id.mutable_bytes().data() + 8);
   return id;
 }
 
@@ -79,7 +71,7 @@ SpanId SpanId::random() {
 
 SpanId SpanId::from_value(uint64_t v) {
   SpanId id;
-  store_be(v, id.mutable_bytes().data());
+  store_be64(v, id.mutable_bytes().data());
   return id;
 }
 

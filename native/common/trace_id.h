@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/big_endian.h"
+
 namespace pyrometer::common {
 
 namespace internal {
@@ -75,11 +77,7 @@ class Id {
 
   // Big-endian 64-bit word `i` (0 = most significant); for sampling decisions
   // that look at the low bits of a trace id.
-  uint64_t word(size_t i) const {
-    uint64_t v = 0;
-    for (size_t k = 0; k < 8; ++k) v = (v << 8) | bytes_[i * 8 + k];
-    return v;
-  }
+  uint64_t word(size_t i) const { return load_be64(bytes_.data() + i * 8); }
 
   friend bool operator==(const Id& a, const Id& b) = default;
   friend auto operator<=>(const Id& a, const Id& b) = default;
