@@ -29,9 +29,7 @@ import argparse
 import asyncio
 import io
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +40,7 @@ _SCRIPT = Path(__file__).resolve()
 sys.path.insert(0, str(_SCRIPT.parent))
 
 import app_throughput as apps  # noqa: E402
+import callgrind  # noqa: E402
 
 
 def cpu_us(fn: Callable[[], Any], n: int) -> float:
@@ -304,21 +303,8 @@ def callgrind_counts(case: str, variant: str, requests: int, out_dir: Path) -> t
     """Instructions executed (calling thread, all other threads) by a child process that sets up
     and serves ``requests`` requests of ``case``/``variant``, under callgrind."""
     out = out_dir / f"{case}-{variant.split()[0]}-{requests}.cg"
-    subprocess.run(
-        ["valgrind", "--tool=callgrind", "--separate-threads=yes", f"--callgrind-out-file={out}",
-         sys.executable, str(_SCRIPT), "--one", case, variant, str(requests)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    main_thread = others = 0
-    for part in sorted(out_dir.glob(out.name + "-*")):
-        text = part.read_text(errors="replace")
-        match = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
-        count = int(match.group(1)) if match else 0
-        if part.name.endswith("-01"):
-            main_thread = count
-        else:
-            others += count
-    return main_thread, others
+    command = [sys.executable, str(_SCRIPT), "--one", case, variant, str(requests)]
+    return callgrind.thread_counts(command, out)
 
 
 def instructions(requests: int) -> None:
