@@ -28,8 +28,10 @@ struct FastMethod {
   PyObject* name;       // interned str
 };
 
-// A FastMethod bound to an instance. Not GC-tracked: it refers to the
-// instance and its descriptor, neither of which can refer back to it.
+// A FastMethod bound to an instance. GC-tracked like a builtin bound method:
+// the instance can reach it back (a span entered through an ExitStack that a
+// ContextVar of the span's own Context holds: span -> token -> Context ->
+// ExitStack -> bound __exit__ -> span), and such a cycle must be collectable.
 struct FastBoundMethod {
   PyObject_HEAD vectorcallfunc vectorcall;
   PyObject* self;              // strong
@@ -37,31 +39,20 @@ struct FastBoundMethod {
   FastBoundMethod* next_free;  // while on the free list
 };
 
-// Freed bound methods, for the next bind. With the GIL one list, guarded by it
-// (tp_descr_get and tp_dealloc run holding it); free-threaded, one per thread.
-// Raw allocations, so a thread's list can be freed when the thread ends
-// without an interpreter. The GIL build's list is left to the OS at exit.
+// Freed (untracked) bound methods, for the next bind, guarded by the GIL:
+// tp_descr_get and tp_dealloc run holding it. Left to the OS at exit.
+// Free-threaded builds keep no list: a GC object belongs to its thread's heap,
+// and a per-thread list could not be freed when its thread ends.
 struct FreeList {
+#ifdef Py_GIL_DISABLED
+  static constexpr int kCapacity = 0;
+#else
   static constexpr int kCapacity = 64;  // beyond `with` nesting depths seen in practice
+#endif
   FastBoundMethod* head = nullptr;
   int size = 0;
-#ifdef Py_GIL_DISABLED
-  ~FreeList() {
-    while (head != nullptr) {
-      FastBoundMethod* next = head->next_free;
-      PyMem_RawFree(head);
-      head = next;
-    }
-  }
-#endif
 };
-#ifdef Py_GIL_DISABLED
-thread_local FreeList t_free;
-FreeList& free_list() { return t_free; }
-#else
 FreeList g_free;
-FreeList& free_list() { return g_free; }
-#endif
 
 [[gnu::cold, gnu::noinline]] bool call_error(const FastMethod* m, Py_ssize_t nargs,
                                              PyObject* kwnames) {
@@ -124,20 +115,20 @@ PyObject* method_get(PyObject* descr, PyObject* obj, PyObject*) {
   FastMethod* m = reinterpret_cast<FastMethod*>(descr);
   if (obj == nullptr) return Py_NewRef(descr);  // looked up on the class
   if (!check_instance(m, obj)) return nullptr;
-  FreeList& list = free_list();
-  FastBoundMethod* b = list.head;
+  FastBoundMethod* b = g_free.head;
   if (b != nullptr) {
-    list.head = b->next_free;
-    --list.size;
+    g_free.head = b->next_free;
+    --g_free.size;
+    PyObject_Init(reinterpret_cast<PyObject*>(b), g_bound_type);  // memory from GC_New
   } else {
-    b = static_cast<FastBoundMethod*>(PyMem_RawCalloc(1, sizeof(FastBoundMethod)));
-    if (b == nullptr) return PyErr_NoMemory();
+    b = PyObject_GC_New(FastBoundMethod, g_bound_type);
+    if (b == nullptr) return nullptr;
   }
-  PyObject_Init(reinterpret_cast<PyObject*>(b), g_bound_type);
   b->vectorcall = bound_call;
   b->self = Py_NewRef(obj);
   b->method = reinterpret_cast<FastMethod*>(Py_NewRef(descr));
   b->next_free = nullptr;
+  PyObject_GC_Track(b);
   return reinterpret_cast<PyObject*>(b);
 }
 
@@ -196,22 +187,30 @@ PyMemberDef kMethodMembers[] = {
 
 void bound_dealloc(PyObject* o) {
   FastBoundMethod* b = reinterpret_cast<FastBoundMethod*>(o);
+  PyObject_GC_UnTrack(o);
   PyObject* self = b->self;
   PyObject* method = reinterpret_cast<PyObject*>(b->method);
   PyTypeObject* tp = Py_TYPE(o);
-  FreeList& list = free_list();
-  if (list.size < FreeList::kCapacity) {
+  if (g_free.size < FreeList::kCapacity) {
     b->self = nullptr;
     b->method = nullptr;
-    b->next_free = list.head;
-    list.head = b;
-    ++list.size;
+    b->next_free = g_free.head;
+    g_free.head = b;
+    ++g_free.size;
   } else {
-    PyMem_RawFree(b);
+    PyObject_GC_Del(o);
   }
   Py_DECREF(tp);
   Py_DECREF(method);
   Py_DECREF(self);  // last: may run any code, binding again from the list
+}
+
+int bound_traverse(PyObject* o, visitproc visit, void* arg) {
+  FastBoundMethod* b = reinterpret_cast<FastBoundMethod*>(o);
+  Py_VISIT(b->self);
+  Py_VISIT(reinterpret_cast<PyObject*>(b->method));
+  Py_VISIT(Py_TYPE(o));  // heap type: instances keep it alive
+  return 0;
 }
 
 PyObject* bound_repr(PyObject* o) {
@@ -291,11 +290,13 @@ int init_types() {
       {Py_tp_getset, kBoundGetSet},
       {Py_tp_members, kBoundMembers},
       {Py_tp_dealloc, reinterpret_cast<void*>(bound_dealloc)},
+      {Py_tp_traverse, reinterpret_cast<void*>(bound_traverse)},
       {0, nullptr},
   };
   static PyType_Spec bound_spec = {
       "pyrometer._native.FastBoundMethod", sizeof(FastBoundMethod), 0,
-      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_VECTORCALL | kImmutableTypeFlag, bound_slots};
+      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | kImmutableTypeFlag,
+      bound_slots};
   PyObject* method_type = PyType_FromSpec(&method_spec);
   if (method_type == nullptr) return -1;
   PyObject* bound_type = PyType_FromSpec(&bound_spec);

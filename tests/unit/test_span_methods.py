@@ -3,6 +3,7 @@ an allocation, recycled through a free list. They must behave like any other met
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import sys
 import threading
@@ -74,6 +75,22 @@ def test_a_kept_bound_method_keeps_its_span_alive(captured: Captured) -> None:
     gc.collect()
     assert not [o for o in gc.get_objects() if type(o) is _native.Span and o.name == "kept"]
     assert [s["name"] for s in captured.drain()] == ["kept"]
+
+
+def test_a_cycle_through_a_bound_method_is_collected() -> None:
+    # An entered span's token holds its Context; a ContextVar of that Context holding the span's
+    # bound __exit__ (as an ExitStack kept in a ContextVar would) closes a cycle. Abandoned, it
+    # must still be collected, as it would be with a builtin bound method.
+    holder: contextvars.ContextVar[object] = contextvars.ContextVar("holder")
+
+    def abandon() -> None:
+        span = pyrometer.span("cyclic")
+        span.__enter__()
+        holder.set(span.__exit__)
+
+    contextvars.copy_context().run(abandon)
+    gc.collect()
+    assert not [o for o in gc.get_objects() if type(o) is _native.Span and o.name == "cyclic"]
 
 
 def test_deep_nesting_outgrows_the_free_list(captured: Captured) -> None:
