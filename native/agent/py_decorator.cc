@@ -11,6 +11,7 @@
 
 #include "agent/cpython/compat.h"
 #include "agent/py_span.h"
+#include "agent/py_wrapper.h"  // kImmutableTypeFlag
 #include "agent/thread_roots.h"
 #include "agent/tracer.h"
 
@@ -120,11 +121,16 @@ PyType_Slot kWrapperSlots[] = {
     {0, nullptr},
 };
 
+// METHOD_DESCRIPTOR: a decorated method called as `obj.method(...)` is called
+// with obj first, no bound method made per call (wrapper_descr_get binds the
+// same way when one is asked for); IMMUTABLETYPE lets the interpreter
+// specialize that call (py_wrapper.h).
 PyType_Spec kWrapperSpec = {
     "pyrometer._native.SpanDecorated",
     sizeof(PySpanWrapper),
     0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+        Py_TPFLAGS_METHOD_DESCRIPTOR | kImmutableTypeFlag,
     kWrapperSlots,
 };
 

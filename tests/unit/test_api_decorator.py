@@ -88,7 +88,26 @@ def test_decorated_methods_bind_self(captured: Captured) -> None:
 
     assert Service().scale(2) == 6
     assert Service.scale(Service(), 3) == 9
-    assert [s["name"] for s in captured.drain()] == ["Service.scale", "Service.scale"]
+    bound = Service().scale  # an attribute still binds, as a function's does
+    assert bound.__self__.factor == 3 and bound(4) == 12
+    assert [s["name"] for s in captured.drain()] == ["Service.scale"] * 3
+
+
+def test_decorated_static_and_class_methods(captured: Captured) -> None:
+    class Service:
+        @staticmethod
+        @api.span("static")
+        def static(x: int) -> int:
+            return x + 1
+
+        @classmethod
+        @api.span("cls")
+        def cls(cls, x: int) -> int:
+            return x + 2
+
+    assert Service.static(1) == 2 and Service().static(1) == 2
+    assert Service.cls(1) == 3 and Service().cls(1) == 3
+    assert [s["name"] for s in captured.drain()] == ["static", "static", "cls", "cls"]
 
 
 def test_async_decorator_returns_value_and_parents_children(captured: Captured) -> None:
