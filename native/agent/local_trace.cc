@@ -72,6 +72,10 @@ LocalTrace* LocalTrace::create(bool sampled, bool tail_keep, uint64_t fork_gener
 }
 
 void LocalTrace::release() {
+  // What a root that never ended left buffered is freed now, not held in the
+  // cache until the next reuse (up to kMaxSpans records per cached trace).
+  if (spans_.capacity() != 0) std::vector<SpanRecord>().swap(spans_);
+  root_attrs_.clear();
   if (g_cache.try_lock()) {
     const bool kept = g_cache.size < LocalTraceCache::kCapacity;
     if (kept) g_cache.traces[g_cache.size++] = this;
@@ -93,8 +97,7 @@ void LocalTrace::reset(bool sampled, bool tail_keep, uint64_t fork_generation) {
   kept_ = false;
   error_ = false;
   insight_ = false;
-  std::vector<SpanRecord>().swap(spans_);  // a root that never ended left spans (and capacity)
-  root_attrs_.clear();
+  // spans_ and root_attrs_ were emptied by release().
 }
 
 bool LocalTrace::add_root_attribute(std::string_view key, AttrValue&& value,

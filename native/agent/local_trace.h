@@ -112,8 +112,8 @@ class LocalTrace {
   friend struct LocalTraceTestPeer;  // local_trace_test.cc: the lock, to simulate a fork
   LocalTrace(bool sampled, bool tail_keep, uint64_t fork_generation);
   ~LocalTrace() = default;
-  // No reference left: into the releasing thread's cache (cleared for
-  // reuse), or deleted when the cache is full.
+  // No reference left: buffered spans freed, then into the shared cache of
+  // released traces, or deleted when the cache is full or busy.
   void release();
   // What the constructor sets, on a released trace.
   void reset(bool sampled, bool tail_keep, uint64_t fork_generation);

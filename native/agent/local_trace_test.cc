@@ -305,6 +305,20 @@ TEST(LocalTraceTest, ReleasedTraceIsReusedCleared) {
   second->unref();
 }
 
+// A root that never ended (a span never closed) leaves buffered spans; the
+// trace's next life starts without them.
+TEST(LocalTraceTest, AbandonedTraceIsReusedWithoutItsBufferedSpans) {
+  LocalTrace* abandoned = LocalTrace::create(/*sampled=*/true, /*tail_keep=*/true, 0);
+  for (int i = 0; i < 50; ++i) abandoned->end_span(span("orphan"), nullptr, 0);
+  abandoned->unref();  // the root never ended
+  LocalTrace* next = LocalTrace::create(/*sampled=*/true, /*tail_keep=*/true, 0);
+  FakePipeline p;
+  next->end_root(span("root"), &p, 0);
+  ASSERT_EQ(p.submitted.size(), 1u);
+  EXPECT_EQ(p.submitted[0].size(), 1u);  // the root alone
+  next->unref();
+}
+
 // A trace released in a forked child may have been locked at the fork by a
 // thread the child lacks: create() in another generation never hands it out.
 TEST(LocalTraceTest, ReleasedTraceOfAnotherForkGenerationIsNotReused) {
